@@ -11,7 +11,7 @@
 //! group u32 @64          log_view u32 @68
 //! parent u128 @72        client u128 @88          context u128 @104  request_checksum u128 @120
 //! op u64 @136            commit u64 @144          timestamp u64 @152 request u64 @160
-//! session u64 @168       checkpoint_op u64 @176   reserved [u8; 72] @184 (zero)
+//! session u64 @168       checkpoint_op u64 @176   flags u8 @184      reserved [u8; 71] @185 (zero)
 //! ```
 //!
 //! Field meaning by command (fields not listed are zero):
@@ -20,7 +20,7 @@
 //! |---|---|
 //! | Ping / Pong | view, replica, timestamp (sender's tick; echoed by pong), op (sender's head), commit, checkpoint_op |
 //! | Request | client, session, request (number), operation, parent (checksum of the client's last reply: the per-client chain), replica (forwarding replica, or `u8::MAX` when direct) |
-//! | Prepare | view, replica (primary), op, commit (primary's commit_max), parent (op-1's checksum), client, session, request, request_checksum, operation, timestamp, checkpoint_op |
+//! | Prepare | view, replica (primary), op, commit (primary's commit_max), parent (op-1's checksum), client, session, request, request_checksum, operation, timestamp, checkpoint_op, flags |
 //! | PrepareOk | view, replica (sender), op, commit (sender's commit_min), context (checksum of the prepare), checkpoint_op |
 //! | Reply | view, replica, client, request, session, op, commit, context (checksum of the prepare), operation, timestamp |
 //! | Commit | view, replica (primary), commit (commit_max), context (checksum of the commit op's prepare), timestamp (primary's tick), checkpoint_op |
@@ -44,7 +44,14 @@ pub const HEADER_SIZE: usize = 256;
 /// The header format version (byte 62). A replica refuses any other value.
 pub const PROTOCOL_VERSION: u8 = 1;
 
-const RESERVED_OFFSET: usize = 184;
+const RESERVED_OFFSET: usize = 185;
+
+/// `flags` bit: every replica syncs its journal before sending prepare_ok for this prepare
+/// (the topic's durability is `persisted`); without it the quorum's acknowledgement alone is
+/// the durability boundary.
+pub const FLAG_PERSISTED: u8 = 1;
+
+const FLAGS_KNOWN: u8 = FLAG_PERSISTED;
 
 /// A decoded replica-plane header. A plain value: decoding copies 256 bytes once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +98,8 @@ pub struct Header {
     pub session: u64,
     /// The op of the sender's latest durable checkpoint.
     pub checkpoint_op: u64,
+    /// Prepare options, see [`FLAG_PERSISTED`]; unknown bits are rejected.
+    pub flags: u8,
 }
 
 /// Ways 256 header bytes can be wrong. Every variant is a property of the bytes alone.
@@ -111,7 +120,7 @@ pub enum HeaderError {
     /// `size` is smaller than the header itself.
     #[error("size {0} smaller than the header")]
     SizeTooSmall(u32),
-    /// Reserved bytes are not zero.
+    /// Reserved bytes or unknown flag bits are not zero.
     #[error("reserved bytes not zero")]
     Reserved,
 }
@@ -142,6 +151,7 @@ impl Header {
             request: 0,
             session: 0,
             checkpoint_op: 0,
+            flags: 0,
         }
     }
 
@@ -181,6 +191,7 @@ impl Header {
         out[160..168].copy_from_slice(&self.request.to_le_bytes());
         out[168..176].copy_from_slice(&self.session.to_le_bytes());
         out[176..184].copy_from_slice(&self.checkpoint_op.to_le_bytes());
+        out[184] = self.flags;
         out[RESERVED_OFFSET..].fill(0);
     }
 
@@ -237,7 +248,7 @@ impl Header {
             return Err(HeaderError::Protocol(bytes[62]));
         }
         let command = Command::from_u8(bytes[60]).ok_or(HeaderError::Command(bytes[60]))?;
-        if bytes[RESERVED_OFFSET..].iter().any(|&b| b != 0) {
+        if bytes[RESERVED_OFFSET..].iter().any(|&b| b != 0) || bytes[184] & !FLAGS_KNOWN != 0 {
             return Err(HeaderError::Reserved);
         }
         let size = u32_at(bytes, 48);
@@ -266,6 +277,7 @@ impl Header {
             request: u64_at(bytes, 160),
             session: u64_at(bytes, 168),
             checkpoint_op: u64_at(bytes, 176),
+            flags: bytes[184],
         })
     }
 }

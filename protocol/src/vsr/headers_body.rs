@@ -1,9 +1,11 @@
 //! Bodies that carry a list of prepare headers: `Headers`, `DoViewChange`, `StartView`.
 //!
-//! Layout: `[count u32][reserved u32 = 0][count × 256-byte header][nack bitset][present bitset]`,
-//! each bitset `ceil(count / 8)` bytes, bit `i` describing header `i`. Only a DoViewChange
-//! sets the bitsets: `nack` = "I positively do not hold this op" (it may be discarded
-//! only if a nack quorum says so), `present` = "I hold this prepare's body intact".
+//! Layout: `[count u32][reserved u32 = 0][count × 256-byte entry][nack bitset][present bitset]`,
+//! each bitset `ceil(count / 8)` bytes, bit `i` describing entry `i`. An entry is a header,
+//! or 256 zero bytes for a *blank*: a DoViewChange covers a contiguous range of ops and
+//! marks the ops it holds no header for as blanks. Only a DoViewChange sets the bitsets:
+//! `nack` = "I positively do not hold this op" (an op may be discarded only if a nack
+//! quorum says so), `present` = "I hold this prepare's body intact".
 
 use super::header::{HEADER_SIZE, Header, HeaderError};
 
@@ -45,8 +47,8 @@ pub enum HeadersBodyError {
 /// A decoded headers body: each header verified, bitsets checked.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HeadersBody {
-    /// The headers, in the order sent.
-    pub headers: Vec<Header>,
+    /// The entries in the order sent; `None` is a blank (no header held for that op).
+    pub headers: Vec<Option<Header>>,
     /// `nack[i]`: the sender positively does not hold `headers[i]`'s op.
     pub nack: Vec<bool>,
     /// `present[i]`: the sender holds `headers[i]`'s body intact.
@@ -56,11 +58,15 @@ pub struct HeadersBody {
 const PREFIX_SIZE: usize = 8;
 
 impl HeadersBody {
-    /// A body of headers with both bitsets clear.
+    /// A body of headers (no blanks) with both bitsets clear.
     #[must_use]
     pub fn plain(headers: Vec<Header>) -> Self {
         let count = headers.len();
-        Self { headers, nack: vec![false; count], present: vec![false; count] }
+        Self {
+            headers: headers.into_iter().map(Some).collect(),
+            nack: vec![false; count],
+            present: vec![false; count],
+        }
     }
 
     /// Encodes the body.
@@ -77,7 +83,10 @@ impl HeadersBody {
         out.extend_from_slice(&u32::try_from(count).expect("count fits u32").to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
         for header in &self.headers {
-            out.extend_from_slice(&header.to_bytes());
+            match header {
+                Some(header) => out.extend_from_slice(&header.to_bytes()),
+                None => out.extend_from_slice(&[0u8; HEADER_SIZE]),
+            }
         }
         for bits in [&self.nack, &self.present] {
             let mut bytes = vec![0u8; bitset_size];
@@ -113,9 +122,14 @@ impl HeadersBody {
         let mut headers = Vec::with_capacity(count);
         for index in 0..count {
             let at = PREFIX_SIZE + index * HEADER_SIZE;
-            let header = Header::decode(&body[at..at + HEADER_SIZE])
-                .map_err(|error| HeadersBodyError::Header { index, error })?;
-            headers.push(header);
+            let bytes = &body[at..at + HEADER_SIZE];
+            if bytes.iter().all(|&b| b == 0) {
+                headers.push(None);
+                continue;
+            }
+            let header =
+                Header::decode(bytes).map_err(|error| HeadersBodyError::Header { index, error })?;
+            headers.push(Some(header));
         }
         let bitsets = &body[PREFIX_SIZE + count * HEADER_SIZE..];
         let nack = decode_bitset(&bitsets[..bitset_size], count)?;
@@ -153,7 +167,7 @@ mod tests {
     #[test]
     fn round_trip_with_bitsets() {
         let body = HeadersBody {
-            headers: (1..=10).map(header).collect(),
+            headers: (1..=10).map(|op| if op == 4 { None } else { Some(header(op)) }).collect(),
             nack: (0..10).map(|i| i % 3 == 0).collect(),
             present: (0..10).map(|i| i % 2 == 0).collect(),
         };
