@@ -16,6 +16,8 @@
 mod buffer;
 mod memory;
 mod storage;
+#[cfg(feature = "io-uring")]
+mod uring;
 
 pub use buffer::{AlignedBuffer, SECTOR_SIZE, round_up};
 pub use memory::{MemoryStorage, read_into};
@@ -23,3 +25,5 @@ pub use storage::{
     Completion, FileId, IoDone, IoError, IoRequest, IoToken, OpenMode, Storage, StorageError,
     execute, validate_alignment, validate_name,
 };
+#[cfg(feature = "io-uring")]
+pub use uring::{URING_QUEUE_DEPTH_MAX, UringConfig, UringStorage};

@@ -189,7 +189,7 @@ pub fn validate_alignment(request: &IoRequest) -> Result<(), StorageError> {
         IoRequest::Sync { .. } => return Ok(()),
     };
     let sector = crate::SECTOR_SIZE as u64;
-    if offset_bytes % sector != 0 || length_bytes as u64 % sector != 0 {
+    if !offset_bytes.is_multiple_of(sector) || !(length_bytes as u64).is_multiple_of(sector) {
         return Err(StorageError::Unaligned { offset_bytes, length_bytes });
     }
     Ok(())
