@@ -27,3 +27,6 @@ pub use storage::{
 };
 #[cfg(feature = "io-uring")]
 pub use uring::{URING_QUEUE_DEPTH_MAX, UringConfig, UringStorage};
+
+pub mod journal;
+pub mod superblock;
