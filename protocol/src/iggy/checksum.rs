@@ -32,7 +32,10 @@ pub struct RequestChecksumError {
 }
 
 /// Verifies a request's stamp: zero passes, anything else must equal `xxh3(body)`.
-pub fn verify_request_checksum(header: &RequestHeader, body: &[u8]) -> Result<(), RequestChecksumError> {
+pub fn verify_request_checksum(
+    header: &RequestHeader,
+    body: &[u8],
+) -> Result<(), RequestChecksumError> {
     if header.request_checksum == 0 {
         return Ok(());
     }

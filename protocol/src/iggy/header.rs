@@ -72,7 +72,10 @@ pub fn read_size(bytes: &[u8]) -> Option<u32> {
 }
 
 fn header_bytes(bytes: &[u8]) -> Result<&[u8; HEADER_SIZE], HeaderError> {
-    bytes.get(..HEADER_SIZE).and_then(|b| b.try_into().ok()).ok_or(HeaderError::Truncated(bytes.len()))
+    bytes
+        .get(..HEADER_SIZE)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(HeaderError::Truncated(bytes.len()))
 }
 
 fn check_command(bytes: &[u8; HEADER_SIZE], expected: u8) -> Result<(), HeaderError> {
@@ -121,13 +124,14 @@ impl RequestHeader {
         if (size as usize) < HEADER_SIZE {
             return Err(HeaderError::Size(size));
         }
-        let operation =
-            Operation::from_u8(bytes[176]).ok_or(HeaderError::Operation(bytes[176]))?;
+        let operation = Operation::from_u8(bytes[176]).ok_or(HeaderError::Operation(bytes[176]))?;
         let code_bytes = [bytes[196], bytes[197], bytes[198], bytes[199]];
         let code = u32::from_le_bytes(code_bytes);
         // Only NonReplicated frames use the reserved area, and only its first 4 bytes.
-        let reserved_from = if operation == Operation::NonReplicated { CODE_OFFSET + 4 } else { CODE_OFFSET };
-        if bytes[reserved_from..].iter().any(|&b| b != 0) || bytes[177..184].iter().any(|&b| b != 0) {
+        let reserved_from =
+            if operation == Operation::NonReplicated { CODE_OFFSET + 4 } else { CODE_OFFSET };
+        if bytes[reserved_from..].iter().any(|&b| b != 0) || bytes[177..184].iter().any(|&b| b != 0)
+        {
             return Err(HeaderError::Reserved);
         }
         Ok(Self {
@@ -179,8 +183,12 @@ impl RequestHeader {
             Operation::Register if self.session != 0 || self.request != 0 => {
                 Err(SessionError::RegisterWithSession)
             }
-            operation if operation.needs_session() && self.session == 0 => Err(SessionError::NoSession),
-            operation if operation.needs_session() && self.request == 0 => Err(SessionError::NoRequestNumber),
+            operation if operation.needs_session() && self.session == 0 => {
+                Err(SessionError::NoSession)
+            }
+            operation if operation.needs_session() && self.request == 0 => {
+                Err(SessionError::NoRequestNumber)
+            }
             _ => Ok(()),
         }
     }
@@ -274,8 +282,7 @@ impl ReplyHeader {
         if (size as usize) < HEADER_SIZE {
             return Err(HeaderError::Size(size));
         }
-        let operation =
-            Operation::from_u8(bytes[208]).ok_or(HeaderError::Operation(bytes[208]))?;
+        let operation = Operation::from_u8(bytes[208]).ok_or(HeaderError::Operation(bytes[208]))?;
         Ok(Self {
             size,
             request_checksum: u128_at(bytes, 128),
@@ -403,7 +410,8 @@ impl EvictionHeader {
         if bytes[152..255].iter().any(|&b| b != 0) || bytes[62..128].iter().any(|&b| b != 0) {
             return Err(HeaderError::Reserved);
         }
-        let reason = EvictionReason::from_u8(bytes[255]).ok_or(HeaderError::EvictionReason(bytes[255]))?;
+        let reason =
+            EvictionReason::from_u8(bytes[255]).ok_or(HeaderError::EvictionReason(bytes[255]))?;
         Ok(Self {
             client: u128_at(bytes, 128),
             server_protocol_version: u32_at(bytes, 144),

@@ -39,7 +39,11 @@ fn request_rejections() {
     assert_eq!(RequestHeader::decode(&bad), Err(HeaderError::Operation(66)));
     let mut bad = good;
     bad[196] = 1;
-    assert_eq!(RequestHeader::decode(&bad), Err(HeaderError::Reserved), "code bytes on a replicated op");
+    assert_eq!(
+        RequestHeader::decode(&bad),
+        Err(HeaderError::Reserved),
+        "code bytes on a replicated op"
+    );
     let mut bad = good;
     bad[48..52].copy_from_slice(&255u32.to_le_bytes());
     assert_eq!(RequestHeader::decode(&bad), Err(HeaderError::Size(255)));

@@ -196,7 +196,11 @@ impl<'a> Reader<'a> {
 
     /// Succeeds only if every byte was consumed.
     pub fn finish(&self) -> Result<(), DecodeError> {
-        if self.is_empty() { Ok(()) } else { Err(DecodeError::TrailingBytes { offset: self.offset }) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::TrailingBytes { offset: self.offset })
+        }
     }
 }
 

@@ -172,9 +172,9 @@ mod tests {
             present: (0..10).map(|i| i % 2 == 0).collect(),
         };
         let bytes = body.encode();
-        assert_eq!(HeadersBody::decode(&bytes, 10), Ok(body.clone()));
+        assert_eq!(HeadersBody::decode(&bytes, 10), Ok(body));
         assert!(matches!(HeadersBody::decode(&bytes, 9), Err(HeadersBodyError::TooMany { .. })));
-        let mut stray = bytes.clone();
+        let mut stray = bytes;
         *stray.last_mut().unwrap() |= 0x80;
         assert_eq!(HeadersBody::decode(&stray, 10), Err(HeadersBodyError::Reserved));
     }

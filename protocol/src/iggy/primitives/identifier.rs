@@ -47,12 +47,20 @@ impl<'a> Identifier<'a> {
                 offset: length_offset,
                 length: usize::from(length),
             }),
-            KIND_STRING if length > 0 => Ok(Self::Name(Name::new(reader.str(usize::from(length))?).map_err(
-                |_| DecodeError::InvalidLength { field: "identifier", offset: length_offset, length: 0 },
-            )?)),
-            KIND_STRING => {
-                Err(DecodeError::InvalidLength { field: "string identifier", offset: length_offset, length: 0 })
+            KIND_STRING if length > 0 => {
+                Ok(Self::Name(Name::new(reader.str(usize::from(length))?).map_err(|_| {
+                    DecodeError::InvalidLength {
+                        field: "identifier",
+                        offset: length_offset,
+                        length: 0,
+                    }
+                })?))
             }
+            KIND_STRING => Err(DecodeError::InvalidLength {
+                field: "string identifier",
+                offset: length_offset,
+                length: 0,
+            }),
             value => Err(DecodeError::InvalidKind { field: "identifier", offset, value }),
         }
     }
@@ -134,8 +142,14 @@ mod tests {
             Identifier::decode(&mut Reader::new(&[1, 3, 0, 0, 0])),
             Err(DecodeError::InvalidLength { .. })
         ));
-        assert!(matches!(Identifier::decode(&mut Reader::new(&[2, 0])), Err(DecodeError::InvalidLength { .. })));
-        assert!(matches!(Identifier::decode(&mut Reader::new(&[3, 0])), Err(DecodeError::InvalidKind { .. })));
+        assert!(matches!(
+            Identifier::decode(&mut Reader::new(&[2, 0])),
+            Err(DecodeError::InvalidLength { .. })
+        ));
+        assert!(matches!(
+            Identifier::decode(&mut Reader::new(&[3, 0])),
+            Err(DecodeError::InvalidKind { .. })
+        ));
     }
 
     #[test]
@@ -146,6 +160,9 @@ mod tests {
         assert_eq!(out[0], 2);
         assert_eq!(Consumer::decode(&mut Reader::new(&out)), Ok(consumer));
         out[0] = 3;
-        assert!(matches!(Consumer::decode(&mut Reader::new(&out)), Err(DecodeError::InvalidKind { value: 3, .. })));
+        assert!(matches!(
+            Consumer::decode(&mut Reader::new(&out)),
+            Err(DecodeError::InvalidKind { value: 3, .. })
+        ));
     }
 }

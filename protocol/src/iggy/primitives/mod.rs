@@ -11,10 +11,14 @@ mod version;
 
 pub use identifier::{Consumer, ConsumerKind, Identifier};
 pub use name::{Name, Secret, ValueError};
-pub use permissions::{GlobalPermissions, Permissions, PermissionsView, StreamPermissions, TopicPermissions};
-pub use polling::{AckLevel, Partitioning, PollingKind, PollingStrategy, decode_partition, encode_partition};
+pub use permissions::{
+    GlobalPermissions, Permissions, PermissionsView, StreamPermissions, TopicPermissions,
+};
+pub use polling::{
+    AckLevel, Partitioning, PollingKind, PollingStrategy, decode_partition, encode_partition,
+};
 pub use tlv::{
-    HeaderKind, OPTIONS_BYTES_MAX, OPTIONS_COUNT_MAX, Options, TlvBuilder, TlvEntry, TlvError, TlvIter,
-    UserHeaders,
+    HeaderKind, OPTIONS_BYTES_MAX, OPTIONS_COUNT_MAX, Options, TlvBuilder, TlvEntry, TlvError,
+    TlvIter, UserHeaders,
 };
 pub use version::{ClientVersionInfo, pack_version};

@@ -122,8 +122,14 @@ mod tests {
         name.encode(&mut out);
         assert_eq!(out.len(), 256);
         assert_eq!(Name::decode(&mut Reader::new(&out)), Ok(name));
-        assert!(matches!(Name::decode(&mut Reader::new(&[0])), Err(DecodeError::InvalidLength { .. })));
-        assert!(matches!(Name::decode(&mut Reader::new(&[2, 0xff, 0xfe])), Err(DecodeError::InvalidUtf8 { .. })));
+        assert!(matches!(
+            Name::decode(&mut Reader::new(&[0])),
+            Err(DecodeError::InvalidLength { .. })
+        ));
+        assert!(matches!(
+            Name::decode(&mut Reader::new(&[2, 0xff, 0xfe])),
+            Err(DecodeError::InvalidUtf8 { .. })
+        ));
     }
 
     #[test]

@@ -32,8 +32,11 @@ impl<'a> Partitioning<'a> {
         let offset = reader.offset();
         let kind = reader.u8()?;
         let length = reader.u8()?;
-        let bad_length =
-            DecodeError::InvalidLength { field: "partitioning", offset: offset + 1, length: usize::from(length) };
+        let bad_length = DecodeError::InvalidLength {
+            field: "partitioning",
+            offset: offset + 1,
+            length: usize::from(length),
+        };
         match (kind, length) {
             (1, 0) => Ok(Self::Balanced),
             (2, 4) => Ok(Self::PartitionId(reader.u32()?)),
@@ -104,7 +107,9 @@ impl PollingStrategy {
             3 => PollingKind::First,
             4 => PollingKind::Last,
             5 => PollingKind::Next,
-            value => return Err(DecodeError::InvalidKind { field: "polling strategy", offset, value }),
+            value => {
+                return Err(DecodeError::InvalidKind { field: "polling strategy", offset, value });
+            }
         };
         Ok(Self { kind, value: reader.u64()? })
     }
@@ -158,17 +163,28 @@ mod tests {
 
     #[test]
     fn partitioning_round_trip_and_rejections() {
-        for partitioning in
-            [Partitioning::Balanced, Partitioning::PartitionId(7), Partitioning::MessagesKey(b"user-42")]
-        {
+        for partitioning in [
+            Partitioning::Balanced,
+            Partitioning::PartitionId(7),
+            Partitioning::MessagesKey(b"user-42"),
+        ] {
             let mut out = Vec::new();
             partitioning.encode(&mut out);
             assert_eq!(out.len(), partitioning.encoded_size());
             assert_eq!(Partitioning::decode(&mut Reader::new(&out)), Ok(partitioning));
         }
-        assert!(matches!(Partitioning::decode(&mut Reader::new(&[1, 1, 0])), Err(DecodeError::InvalidLength { .. })));
-        assert!(matches!(Partitioning::decode(&mut Reader::new(&[3, 0])), Err(DecodeError::InvalidLength { .. })));
-        assert!(matches!(Partitioning::decode(&mut Reader::new(&[4, 0])), Err(DecodeError::InvalidKind { .. })));
+        assert!(matches!(
+            Partitioning::decode(&mut Reader::new(&[1, 1, 0])),
+            Err(DecodeError::InvalidLength { .. })
+        ));
+        assert!(matches!(
+            Partitioning::decode(&mut Reader::new(&[3, 0])),
+            Err(DecodeError::InvalidLength { .. })
+        ));
+        assert!(matches!(
+            Partitioning::decode(&mut Reader::new(&[4, 0])),
+            Err(DecodeError::InvalidKind { .. })
+        ));
     }
 
     #[test]
