@@ -125,6 +125,10 @@ impl Storage for MemoryStorage {
         Ok(())
     }
 
+    fn submit_capacity(&self) -> usize {
+        self.queue_depth_max.saturating_sub(self.ready.len())
+    }
+
     fn poll(&mut self, completions: &mut Vec<Completion>) {
         completions.extend(self.ready.drain(..));
     }

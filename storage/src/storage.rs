@@ -136,6 +136,10 @@ pub trait Storage {
     fn set_file_size(&mut self, file: FileId, size_bytes: u64) -> Result<(), StorageError>;
     /// Queues one I/O. Errors only for a bad handle, misalignment or a full queue.
     fn submit(&mut self, token: IoToken, request: IoRequest) -> Result<(), StorageError>;
+    /// How many more I/Os `submit` accepts right now before it returns
+    /// [`StorageError::QueueFull`]. `submit` consumes its request (and buffer) even when it
+    /// fails, so a caller that must not lose a write checks this first.
+    fn submit_capacity(&self) -> usize;
     /// Appends every finished I/O to `completions` without blocking.
     fn poll(&mut self, completions: &mut Vec<Completion>);
     /// Like `poll`, but blocks until at least one I/O finishes when any is in flight.

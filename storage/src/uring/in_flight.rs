@@ -48,6 +48,10 @@ impl InFlightTable {
         self.count == 0
     }
 
+    pub(super) fn free_slots(&self) -> usize {
+        self.free.len()
+    }
+
     pub(super) fn is_full(&self) -> bool {
         self.free.is_empty()
     }

@@ -295,6 +295,10 @@ impl Storage for UringStorage {
         Ok(())
     }
 
+    fn submit_capacity(&self) -> usize {
+        self.in_flight.free_slots()
+    }
+
     fn poll(&mut self, completions: &mut Vec<Completion>) {
         self.enter();
         self.reap();
