@@ -15,6 +15,7 @@
 
 mod buffer;
 mod memory;
+pub mod partition;
 mod storage;
 #[cfg(feature = "io-uring")]
 mod uring;
