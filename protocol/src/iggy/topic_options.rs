@@ -45,7 +45,19 @@ const MESSAGES_REQUIRED_TO_SAVE_MAX: u32 = 16 * 1024 * 1024;
 const SIZE_OF_MESSAGES_REQUIRED_TO_SAVE_MAX: u64 = 1024 * 1024 * 1024;
 
 /// When a write counts as done (DESIGN.md section 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+#[rkyv(derive(Debug, PartialEq, Eq), compare(PartialEq))]
 pub enum Durability {
     /// Quorum commit, journal written but not synced (the default).
     #[default]
@@ -55,7 +67,19 @@ pub enum Durability {
 }
 
 /// Stored compression setting (Iggy only records it; TopicReply codes 1 and 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+#[rkyv(derive(Debug, PartialEq, Eq), compare(PartialEq))]
 #[repr(u8)]
 pub enum Compression {
     /// No compression.

@@ -15,7 +15,19 @@ use crate::iggy::wire::{DecodeError, Put, Reader};
 
 /// Server-wide permissions.
 #[allow(clippy::struct_excessive_bools)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+#[rkyv(derive(Debug))]
 pub struct GlobalPermissions {
     /// Manage the server (config, snapshots).
     pub manage_servers: bool,
@@ -41,7 +53,10 @@ pub struct GlobalPermissions {
 
 /// Permissions on one stream.
 #[allow(clippy::struct_excessive_bools)]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Default, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
+#[rkyv(derive(Debug))]
 pub struct StreamPermissions {
     /// The stream's numeric id.
     pub stream_id: u32,
@@ -63,7 +78,19 @@ pub struct StreamPermissions {
 
 /// Permissions on one topic.
 #[allow(clippy::struct_excessive_bools)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+#[rkyv(derive(Debug))]
 pub struct TopicPermissions {
     /// The topic's numeric id.
     pub topic_id: u32,
@@ -77,8 +104,11 @@ pub struct TopicPermissions {
     pub send_messages: bool,
 }
 
-/// A user's permission set (owned).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+/// A user's permission set (owned; also archived in metadata operations).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Default, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
+#[rkyv(derive(Debug))]
 pub struct Permissions {
     /// Server-wide permissions.
     pub global: GlobalPermissions,
