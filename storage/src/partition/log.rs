@@ -539,3 +539,6 @@ pub(crate) fn create_segment_files<S: Storage + ?Sized>(
     }
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests;

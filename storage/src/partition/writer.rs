@@ -84,6 +84,9 @@ pub(crate) struct FileWriter {
     /// Staged bytes appended since the last `flush_tail` (for Rewrite the staged partial
     /// sector may already be on disk).
     unflushed: bool,
+    /// The staging buffer was given back for good (sealed segment); for `Rewrite` the
+    /// staged partial sector is on disk and no longer needed in memory.
+    released: bool,
     queued: VecDeque<QueuedWrite>,
     in_flight: usize,
     /// Enqueued writes in file order; the completed prefix gives `written_end`.
@@ -121,6 +124,7 @@ impl FileWriter {
             staging_offset,
             staging_len: tail.len(),
             unflushed: false,
+            released: false,
             queued: VecDeque::new(),
             in_flight: 0,
             ranges: VecDeque::new(),
@@ -161,6 +165,7 @@ impl FileWriter {
         sequencer: &mut impl WriteSequencer,
     ) {
         assert_eq!(pool.chunk_bytes, self.chunk_bytes, "pool of another chunk size");
+        assert!(!self.released, "append to a released (sealed) writer");
         while !bytes.is_empty() {
             let staging = self.staging.get_or_insert_with(|| pool.take());
             let space = self.chunk_bytes - self.staging_len;
@@ -212,6 +217,7 @@ impl FileWriter {
         if let Some(buffer) = self.staging.take() {
             pool.give(buffer);
         }
+        self.released = true;
     }
 
     fn enqueue(&mut self, buffer: AlignedBuffer, sequencer: &mut impl WriteSequencer) {
@@ -251,7 +257,10 @@ impl FileWriter {
     pub(crate) fn check_invariants(&self) {
         assert!(self.staging_len < self.chunk_bytes, "full staging not enqueued");
         assert_eq!(self.staging_offset % SECTOR_SIZE as u64, 0, "staging unaligned");
-        assert!(self.staging_len == 0 || self.staging.is_some(), "staged bytes without buffer");
+        assert!(
+            self.staging_len == 0 || self.staging.is_some() || self.released,
+            "staged bytes without buffer"
+        );
         assert!(self.in_flight + self.queued.len() <= self.ranges.len(), "write accounting");
         assert!(self.policy == TailPolicy::Pad || self.in_flight <= 1, "Rewrite races");
         if self.policy == TailPolicy::Pad {
