@@ -150,6 +150,17 @@ impl Journal {
         }
     }
 
+    /// Marks `op` faulty: it may have been acknowledged before its prepare was lost, so it
+    /// must be repaired and never nacked. Keeps `op`'s header if held.
+    pub fn mark_faulty(&mut self, op: u64) {
+        let slot = self.slot(op);
+        if self.headers[slot].is_some_and(|header| header.op != op) {
+            self.headers[slot] = None;
+        }
+        self.dirty[slot] = true;
+        self.faulty[slot] = true;
+    }
+
     /// Forgets every header with an op above `op` (a view change cut the log there).
     pub fn remove_above(&mut self, op: u64) {
         for slot in 0..self.headers.len() {

@@ -1,0 +1,186 @@
+//! Applying committed ops: in op order, only along a verified hash chain, exactly once.
+//!
+//! An op is applied when it is committed (≤ `commit_max`), its prepare is intact in the
+//! journal, and the hash chain connects the trusted head down to it and it to the last
+//! applied op. The head is *trusted* once it comes from the current view's primary (a
+//! prepare, the start_view suffix, or the primary itself); walking `parent` links down
+//! from it is what proves a journal entry is the committed one and not a leftover of an
+//! older view.
+
+use vireo_protocol::vsr::{Command, EvictionReason, Message, Operation};
+
+use crate::action::Action;
+use crate::replica::{Replica, Status};
+use crate::state_machine::{ApplyContext, StateMachine};
+
+/// Most ops applied per input event, so one event never stalls a shard for long.
+pub const COMMITS_PER_EVENT_MAX: usize = 256;
+
+impl<S: StateMachine> Replica<S> {
+    /// The lowest op `low` such that every op in `low..=op` has a header and each header's
+    /// `parent` is the previous header's checksum (cached until the journal changes).
+    pub(crate) fn chain_low(&mut self) -> u64 {
+        if let Some(low) = self.chain_low {
+            return low;
+        }
+        let mut low = self.op;
+        if self.journal.header(self.op).is_none() {
+            low = self.op + 1;
+        } else {
+            while low > self.commit_min + 1 {
+                let (Some(header), Some(below)) =
+                    (self.journal.header(low), self.journal.header(low - 1))
+                else {
+                    break;
+                };
+                if header.parent != below.checksum {
+                    break;
+                }
+                low -= 1;
+            }
+        }
+        self.chain_low = Some(low);
+        low
+    }
+
+    /// Applies every committed op it can, in order.
+    pub(crate) fn commit_journal(&mut self) {
+        if self.status != Status::Normal || !self.head_trusted || self.sync.is_some() {
+            return;
+        }
+        for _ in 0..COMMITS_PER_EVENT_MAX {
+            if self.commit_reading.is_some() {
+                return;
+            }
+            let op = self.commit_min + 1;
+            if op > self.commit_max || op > self.op || self.chain_low() > op {
+                return;
+            }
+            let header = *self.journal.header(op).expect("chain_low ≤ op implies a header");
+            assert_eq!(
+                header.parent, self.commit_min_checksum,
+                "replica {} group {}: the trusted chain at op {op} does not extend the applied history",
+                self.config.replica, self.config.group
+            );
+            if !self.journal.has_prepare(op, header.checksum) {
+                return; // Repair fetches it.
+            }
+            if let Some(message) = self.cache_get(op, header.checksum).cloned() {
+                self.apply(&message);
+            } else {
+                self.commit_reading = Some(op);
+                self.outbox.push(Action::JournalRead { op, checksum: header.checksum });
+                return;
+            }
+        }
+    }
+
+    /// Applies one committed prepare: state machine, client table, reply.
+    pub(crate) fn apply(&mut self, message: &Message) {
+        let header = *message.header();
+        assert_eq!(header.op, self.commit_min + 1, "ops apply in order");
+        assert_eq!(header.parent, self.commit_min_checksum, "ops apply along the hash chain");
+        assert!(header.op <= self.commit_max, "only committed ops apply");
+        let mut reply_body = Vec::new();
+        let mut session = header.session;
+        if header.operation == Operation::REGISTER {
+            session = header.op;
+            self.register_client(header.client);
+        } else if header.operation.is_user() {
+            let context = ApplyContext {
+                op: header.op,
+                timestamp: header.timestamp,
+                operation: header.operation,
+                client: header.client,
+            };
+            self.state_machine.apply(&context, message.body(), &mut reply_body);
+        }
+        self.commit_min = header.op;
+        self.commit_min_checksum = header.checksum;
+        // A client evicted between prepare and commit gets no reply (its retry is told
+        // it was evicted); the op itself applied like any committed op.
+        let record = header.client != 0
+            && (header.operation == Operation::REGISTER
+                || self
+                    .client_table
+                    .get(header.client)
+                    .is_some_and(|entry| entry.session == session));
+        if record {
+            // Every replica builds the same reply from the same prepare.
+            let mut reply = self.header(Command::Reply);
+            reply.view = header.view;
+            reply.replica = header.replica;
+            reply.checkpoint_op = 0;
+            reply.client = header.client;
+            reply.request = header.request;
+            reply.session = session;
+            reply.op = header.op;
+            reply.commit = header.op;
+            reply.context = header.checksum;
+            reply.request_checksum = header.request_checksum;
+            reply.operation = header.operation;
+            reply.timestamp = header.timestamp;
+            let reply = Message::new(reply, &reply_body);
+            self.client_table.commit(header.client, session, header.request, reply.clone());
+            if self.is_primary() {
+                self.outbox.push(Action::Reply { message: reply });
+            }
+        }
+        if self.is_primary() {
+            if self.pipeline.head().is_some_and(|entry| entry.header.op == header.op) {
+                self.pipeline.pop_head();
+            }
+            self.primary_pipeline_next();
+            if self.pipeline.prepares().is_empty() {
+                self.prepare_timeout.stop();
+            }
+        }
+    }
+
+    /// Opens a session, evicting the least recently used one when the table is full.
+    fn register_client(&mut self, client: u128) {
+        if self.client_table.get(client).is_some() {
+            self.client_table.remove(client);
+        } else if self.client_table.full() {
+            let evicted =
+                self.client_table.least_recently_used().expect("a full table has entries");
+            self.client_table.remove(evicted);
+            self.stats.evictions += 1;
+            if self.is_primary() {
+                self.send_eviction(evicted, EvictionReason::TableFull);
+            }
+        }
+    }
+
+    /// Takes a checkpoint when `checkpoint_interval_ops` ops have applied since the last.
+    pub(crate) fn maybe_checkpoint(&mut self) {
+        if self.checkpoint_writing.is_some() || self.sync.is_some() {
+            return;
+        }
+        if self.commit_min < self.checkpoint.op + self.config.checkpoint_interval_ops {
+            return;
+        }
+        let snapshot = self.encode_snapshot();
+        assert!(
+            snapshot.len() <= self.config.snapshot_size_max,
+            "checkpoint snapshot of {} bytes exceeds snapshot_size_max {}",
+            snapshot.len(),
+            self.config.snapshot_size_max
+        );
+        let area = 1 - self.superblock.checkpoint.area;
+        self.checkpoint_writing = Some((self.commit_min, self.commit_min_checksum));
+        self.checkpoint_snapshot_pending = snapshot.clone();
+        self.outbox.push(Action::SnapshotWrite { op: self.commit_min, area, snapshot });
+    }
+
+    /// The snapshot format: `[client table length u32][client table][state machine]`.
+    pub(crate) fn encode_snapshot(&self) -> Vec<u8> {
+        let table = self.client_table.encode();
+        let machine = self.state_machine.snapshot();
+        let mut out = Vec::with_capacity(4 + table.len() + machine.len());
+        out.extend_from_slice(&u32::try_from(table.len()).expect("bounded").to_le_bytes());
+        out.extend_from_slice(&table);
+        out.extend_from_slice(&machine);
+        out
+    }
+}

@@ -1,0 +1,232 @@
+//! Start-up: a fresh format, and a restart from what the disk still holds.
+//!
+//! On restart the replica rebuilds its state machine from the checkpoint snapshot, its
+//! journal index from the per-slot recovery decisions, and overlays the view suffix the
+//! superblock kept (`view_headers`), which beats whatever older entries the journal holds.
+//! Then it asks: can it be sure of every op it acknowledged before the crash?
+//!
+//! * Yes (the durability contract held: every completed write survived, or every ack was
+//!   synced first, or the shutdown was clean): it resumes — as a backup in its view, or,
+//!   if it was the primary, by voting for the next view (its volatile pipeline is gone).
+//! * No (`Replicated` durability and a crash that may have dropped unsynced writes): ops
+//!   above the persisted `synced_op` it no longer holds might have been acknowledged, so
+//!   they are faulty (never nacked), and it enters `recovering_head`: no votes, no
+//!   prepare_oks, until a start_view that postdates the crash.
+
+use vireo_protocol::vsr::{Command, Header, Operation, checksum};
+use vireo_storage::journal::{Journal, Recovered};
+use vireo_storage::superblock::VsrState;
+
+use crate::client_table::ClientTable;
+use crate::config::{Durability, ReplicaConfig};
+use crate::replica::{Replica, RestartEvidence, Status};
+use crate::state_machine::StateMachine;
+
+/// Why a replica refuses to open.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// The data file belongs to another cluster, group or replica slot.
+    #[error(
+        "data file belongs to cluster {cluster:#x} group {group} replica {replica} of {replica_count}"
+    )]
+    Identity {
+        /// Its cluster.
+        cluster: u128,
+        /// Its group.
+        group: u32,
+        /// Its replica index.
+        replica: u8,
+        /// Its replica count.
+        replica_count: u8,
+    },
+    /// The checkpoint snapshot could not be decoded or restored.
+    #[error("checkpoint snapshot rejected: {0}")]
+    Snapshot(&'static str),
+}
+
+/// The checksum that roots a group's hash chain (the "op 0" prepare), distinct per
+/// cluster and group so chains of different groups can never be confused.
+#[must_use]
+pub fn root_checksum(cluster: u128, group: u32) -> u128 {
+    let mut header = Header::new(Command::Prepare);
+    header.cluster = cluster;
+    header.group = group;
+    header.operation = Operation::ROOT;
+    header.seal(&[]);
+    checksum(&header.to_bytes())
+}
+
+impl<S: StateMachine> Replica<S> {
+    /// The superblock of a freshly formatted replica (the driver writes it with
+    /// `JournalStore::format`, then opens the replica through recovery like any restart).
+    #[must_use]
+    pub fn format_state(config: &ReplicaConfig) -> VsrState {
+        let mut state =
+            VsrState::format(config.cluster, config.group, config.replica, config.replica_count);
+        state.checkpoint.prepare_checksum = root_checksum(config.cluster, config.group);
+        state
+    }
+
+    /// Opens a replica from what recovery read back.
+    pub fn open(
+        config: ReplicaConfig,
+        mut state_machine: S,
+        recovered: Recovered,
+        evidence: RestartEvidence,
+        seed: u64,
+    ) -> Result<Self, OpenError> {
+        let state = recovered.state;
+        if (state.cluster, state.group, state.replica, state.replica_count)
+            != (config.cluster, config.group, config.replica, config.replica_count)
+        {
+            return Err(OpenError::Identity {
+                cluster: state.cluster,
+                group: state.group,
+                replica: state.replica,
+                replica_count: state.replica_count,
+            });
+        }
+        let mut client_table = ClientTable::new(config.clients_max);
+        if !recovered.snapshot.is_empty() {
+            let (table, machine) = decode_snapshot(&recovered.snapshot, &config)?;
+            client_table = table;
+            state_machine.restore(machine).map_err(|error| OpenError::Snapshot(error.reason))?;
+        }
+        let certain = evidence == RestartEvidence::CompletedWritesKept
+            || state.clean_shutdown
+            || config.durability == Durability::Persisted;
+        let mut replica = Self::new_inner(config, state_machine, state.clone(), seed);
+        replica.client_table = client_table;
+        replica.checkpoint_snapshot = recovered.snapshot;
+        replica.commit_min = state.checkpoint.op;
+        replica.commit_min_checksum = state.checkpoint.prepare_checksum;
+        replica.commit_max = state.commit_max.max(state.checkpoint.op);
+        let (journal, head) = Journal::recover(&recovered.decisions, state.checkpoint.op);
+        replica.journal = journal;
+        replica.op = head.max(replica.commit_min);
+        replica.overlay_view_headers(&state);
+        replica.timestamp_max = (replica.commit_min + 1..=replica.op)
+            .filter_map(|op| replica.journal.header(op).map(|header| header.timestamp))
+            .max()
+            .unwrap_or(0);
+        replica.ping_timeout.start();
+        replica.repair_timeout.start();
+        replica.journal_sync_timeout.start();
+        if certain {
+            replica.resume();
+        } else {
+            replica.enter_recovering_head();
+        }
+        // Clear the clean-shutdown mark before acknowledging anything new.
+        replica.persist();
+        replica.check_invariants();
+        Ok(replica)
+    }
+
+    /// The superblock's view suffix wins over older journal entries, and entries above it
+    /// from views before `log_view` were discarded by that view.
+    fn overlay_view_headers(&mut self, state: &VsrState) {
+        let Some(last) = state.view_headers.last() else { return };
+        for header in &state.view_headers {
+            if header.op > self.commit_min && self.journal.header(header.op) != Some(header) {
+                self.install_header(*header);
+            }
+        }
+        let stale: Vec<u64> = (last.op + 1..=self.op)
+            .filter(|&op| {
+                self.journal.header(op).is_some_and(|header| header.view < state.log_view)
+            })
+            .collect();
+        if let Some(&first) = stale.first() {
+            self.journal_remove_above(first - 1);
+        }
+        self.op = (self.commit_min..=self.op.max(last.op))
+            .rev()
+            .find(|&op| self.journal.header(op).is_some())
+            .unwrap_or(self.commit_min)
+            .max(self.commit_min);
+    }
+
+    /// A certain restart.
+    fn resume(&mut self) {
+        if self.config.replica_count == 1 {
+            // A cluster of one is its own quorum: continue as primary.
+            self.status = Status::Normal;
+            self.log_view = self.view;
+            self.head_trusted = true;
+            for op in self.commit_min + 1..=self.op {
+                let Some(header) = self.journal.header(op).copied() else { break };
+                self.pipeline.push_prepare(crate::pipeline::PipelineEntry {
+                    header,
+                    message: None,
+                    ok_from: 0,
+                });
+            }
+            self.commit_message_timeout.start();
+            self.prepare_timeout.start();
+        } else if self.log_view == self.view && !self.is_primary_of(self.view) {
+            self.status = Status::Normal;
+            self.head_trusted = true;
+            self.normal_heartbeat_timeout.start_jittered(&mut self.prng);
+        } else {
+            // Was the primary (its pipeline is gone) or was mid view change: let a view
+            // change settle the log, voting for the next view now.
+            self.status = Status::ViewChange;
+            self.view_change_status_timeout.start_jittered(&mut self.prng);
+            self.view_change_message_timeout.start();
+            if self.log_view == self.view {
+                self.vote_start_view_change(self.view + 1);
+            }
+        }
+    }
+
+    fn enter_recovering_head(&mut self) {
+        self.status = Status::RecoveringHead;
+        self.faulty_floor_op = self.synced_op.max(self.commit_min);
+        for op in self.faulty_floor_op + 1..=self.op {
+            let held = self.journal.header(op).copied();
+            if held.is_none_or(|header| !self.journal.has_prepare(op, header.checksum)) {
+                self.journal.mark_faulty(op);
+            }
+        }
+        self.chain_low = None;
+        self.request_start_view_timeout.start();
+        self.request_start_view_broadcast();
+    }
+
+    /// A recovering replica asks every peer; the current primary answers with its nonce.
+    pub(crate) fn request_start_view_broadcast(&mut self) {
+        let mut header = self.header(Command::RequestStartView);
+        header.context = self.nonce;
+        for replica in 0..self.config.replica_count {
+            if replica != self.config.replica {
+                self.send_header(replica, header);
+            }
+        }
+    }
+
+    /// Forgets headers above `op` (and the cached chain with them).
+    pub(crate) fn journal_remove_above(&mut self, op: u64) {
+        self.journal.remove_above(op);
+        self.synced_op = self.synced_op.min(op);
+        self.chain_low = None;
+    }
+}
+
+/// Splits a checkpoint snapshot into the client table and the state machine's bytes.
+pub(crate) fn decode_snapshot<'a>(
+    snapshot: &'a [u8],
+    config: &ReplicaConfig,
+) -> Result<(ClientTable, &'a [u8]), OpenError> {
+    let length = snapshot.get(..4).ok_or(OpenError::Snapshot("truncated"))?;
+    let length = u32::from_le_bytes(length.try_into().expect("4 bytes")) as usize;
+    let table_bytes =
+        snapshot.get(4..4 + length).ok_or(OpenError::Snapshot("truncated client table"))?;
+    let (table, used) =
+        ClientTable::decode(table_bytes, config.clients_max, config.message_size_max)
+            .map_err(|_| OpenError::Snapshot("malformed client table"))?;
+    if used != length {
+        return Err(OpenError::Snapshot("client table length"));
+    }
+    Ok((table, &snapshot[4 + length..]))
+}
