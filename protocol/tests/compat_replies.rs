@@ -8,6 +8,7 @@ mod official;
 use std::borrow::Cow;
 
 use iggy_binary_protocol::codec::WireDecode;
+use iggy_binary_protocol::codes;
 use iggy_binary_protocol::consensus::ConsensusHeader;
 use iggy_binary_protocol::responses::clients::{ClientDetailsResponse, GetClientsResponse};
 use iggy_binary_protocol::responses::consumer_groups::{
@@ -20,15 +21,21 @@ use iggy_binary_protocol::responses::personal_access_tokens::{
 };
 use iggy_binary_protocol::responses::streams::get_stream::GetStreamResponse;
 use iggy_binary_protocol::responses::streams::get_streams::GetStreamsResponse;
-use iggy_binary_protocol::responses::system::{ClusterMetadataResponse, DescribeOptionsResponse, StatsResponse};
+use iggy_binary_protocol::responses::system::{
+    ClusterMetadataResponse, DescribeOptionsResponse, StatsResponse,
+};
 use iggy_binary_protocol::responses::topics::{GetTopicResponse, GetTopicsResponse};
-use iggy_binary_protocol::responses::users::{GetUsersResponse, LoginRegisterResponse, UserDetailsResponse};
-use iggy_binary_protocol::codes;
-use iggy_common::{IggyError, IggyExpiry, MaxTopicSize, StreamDetails, TopicDetails, UserInfoDetails};
+use iggy_binary_protocol::responses::users::{
+    GetUsersResponse, LoginRegisterResponse, UserDetailsResponse,
+};
+use iggy_common::{
+    IggyError, IggyExpiry, MaxTopicSize, StreamDetails, TopicDetails, UserInfoDetails,
+};
 use vireo_protocol::iggy::primitives::{Name, Options, Permissions, StreamPermissions, TlvBuilder};
 use vireo_protocol::iggy::reply::*;
 use vireo_protocol::iggy::{
-    ErrorCode, EvictionHeader, EvictionReason, HEADER_SIZE, ReplyHeader, RequestHeader, parse_request,
+    ErrorCode, EvictionHeader, EvictionReason, HEADER_SIZE, ReplyHeader, RequestHeader,
+    parse_request,
 };
 
 /// Parses the official request frame for `code` with our code and returns the reply
@@ -76,8 +83,13 @@ fn decode_all<T: WireDecode>(body: &[u8]) -> T {
 #[test]
 fn login_reply() {
     let body = round(codes::LOGIN_REGISTER_CODE, b"", |out| {
-        LoginRegisterReply { user_id: 0, session: 12, server_protocol_version: 11 << 10, server_version: Name::new("0.1.0").unwrap() }
-            .encode(out);
+        LoginRegisterReply {
+            user_id: 0,
+            session: 12,
+            server_protocol_version: 11 << 10,
+            server_version: Name::new("0.1.0").unwrap(),
+        }
+        .encode(out);
     });
     let theirs: LoginRegisterResponse = decode_all(&body);
     assert_eq!((theirs.user_id, theirs.session, theirs.server_protocol_version), (0, 12, 11 << 10));
@@ -101,14 +113,25 @@ fn stream_replies() {
         options,
         derived_options: Options::EMPTY,
     };
-    let stream = StreamReply { id: 0, created_at: 9, topics_count: 1, size_bytes: 10, messages_count: 11, name: Name::new("orders").unwrap(), options: Options::EMPTY };
+    let stream = StreamReply {
+        id: 0,
+        created_at: 9,
+        topics_count: 1,
+        size_bytes: 10,
+        messages_count: 11,
+        name: Name::new("orders").unwrap(),
+        options: Options::EMPTY,
+    };
     for code in [codes::CREATE_STREAM_CODE, codes::GET_STREAM_CODE] {
         let body = round(code, &[2, 1, b'x'], |out| {
             stream.encode(out);
             topic.encode(out);
         });
         let theirs: GetStreamResponse = decode_all(&body);
-        assert_eq!((theirs.stream.id, theirs.stream.created_at, theirs.stream.topics_count), (0, 9, 1));
+        assert_eq!(
+            (theirs.stream.id, theirs.stream.created_at, theirs.stream.topics_count),
+            (0, 9, 1)
+        );
         assert_eq!((theirs.stream.size_bytes, theirs.stream.messages_count), (10, 11));
         assert_eq!(theirs.stream.name.as_str(), "orders");
         let details = StreamDetails::try_from(theirs).expect("domain conversion");
@@ -148,14 +171,26 @@ fn topic_replies() {
         let body = round(code, &[1, 4, 0, 0, 0, 0, 1, 0, 0, 0, 1, b't'], |out| {
             topic.encode(out);
             for id in 0..2 {
-                PartitionReply { id, created_at: 3, segments_count: 1, current_offset: 99, size_bytes: 1000, messages_count: 100 }.encode(out);
+                PartitionReply {
+                    id,
+                    created_at: 3,
+                    segments_count: 1,
+                    current_offset: 99,
+                    size_bytes: 1000,
+                    messages_count: 100,
+                }
+                .encode(out);
             }
         });
         let theirs: GetTopicResponse = decode_all(&body);
-        assert_eq!((theirs.topic.id, theirs.topic.partitions_count, theirs.topic.max_topic_size), (7, 2, 1 << 30));
+        assert_eq!(
+            (theirs.topic.id, theirs.topic.partitions_count, theirs.topic.max_topic_size),
+            (7, 2, 1 << 30)
+        );
         assert_eq!(theirs.topic.derived_options.as_bytes(), options.as_bytes());
         assert_eq!(theirs.partitions[1].current_offset, 99);
-        let details = TopicDetails::try_from(theirs).expect("domain conversion accepts compression 1");
+        let details =
+            TopicDetails::try_from(theirs).expect("domain conversion accepts compression 1");
         assert_eq!(details.partitions.len(), 2);
         assert_eq!(details.message_expiry, IggyExpiry::NeverExpire);
     }
@@ -170,20 +205,33 @@ fn topic_replies() {
 
 #[test]
 fn group_client_and_offset_replies() {
-    let group = ConsumerGroupReply { id: 3, partitions_count: 4, members_count: 2, name: Name::new("readers").unwrap() };
-    let body = round(codes::CREATE_CONSUMER_GROUP_CODE, &[1, 4, 0, 0, 0, 0, 1, 4, 0, 0, 0, 0, 1, b'g'], |out| {
-        group.encode(out);
-        GroupMemberReply { id: 10, partitions: Cow::Borrowed(&[0, 2]) }.encode(out);
-        GroupMemberReply { id: 11, partitions: Cow::Borrowed(&[1, 3]) }.encode(out);
-    });
+    let group = ConsumerGroupReply {
+        id: 3,
+        partitions_count: 4,
+        members_count: 2,
+        name: Name::new("readers").unwrap(),
+    };
+    let body = round(
+        codes::CREATE_CONSUMER_GROUP_CODE,
+        &[1, 4, 0, 0, 0, 0, 1, 4, 0, 0, 0, 0, 1, b'g'],
+        |out| {
+            group.encode(out);
+            GroupMemberReply { id: 10, partitions: Cow::Borrowed(&[0, 2]) }.encode(out);
+            GroupMemberReply { id: 11, partitions: Cow::Borrowed(&[1, 3]) }.encode(out);
+        },
+    );
     let theirs: ConsumerGroupDetailsResponse = decode_all(&body);
-    assert_eq!((theirs.group.id, theirs.group.members_count, theirs.group.name.as_str()), (3, 2, "readers"));
+    assert_eq!(
+        (theirs.group.id, theirs.group.members_count, theirs.group.name.as_str()),
+        (3, 2, "readers")
+    );
     assert_eq!(theirs.members[1].partitions, vec![1, 3]);
     assert_eq!(theirs.members[1].partitions_count, 2);
-    let body = round(codes::GET_CONSUMER_GROUPS_CODE, &[1, 4, 0, 0, 0, 0, 1, 4, 0, 0, 0, 0], |out| {
-        group.encode(out);
-        ConsumerGroupReply { id: 4, ..group }.encode(out);
-    });
+    let body =
+        round(codes::GET_CONSUMER_GROUPS_CODE, &[1, 4, 0, 0, 0, 0, 1, 4, 0, 0, 0, 0], |out| {
+            group.encode(out);
+            ConsumerGroupReply { id: 4, ..group }.encode(out);
+        });
     let theirs: GetConsumerGroupsResponse = decode_all(&body);
     assert_eq!(theirs.groups.len(), 2);
     let body = round(codes::SYNC_CONSUMER_GROUP_CODE, &[], |out| {
@@ -192,13 +240,22 @@ fn group_client_and_offset_replies() {
     let theirs: SyncConsumerGroupResponse = decode_all(&body);
     assert_eq!((theirs.generation, theirs.partitions), (6, vec![5]));
 
-    let client = ClientReply { client_id: 5, user_id: ClientReply::NO_USER, transport: 2, address: "127.0.0.1:5000", consumer_groups_count: 1 };
+    let client = ClientReply {
+        client_id: 5,
+        user_id: ClientReply::NO_USER,
+        transport: 2,
+        address: "127.0.0.1:5000",
+        consumer_groups_count: 1,
+    };
     let body = round(codes::GET_ME_CODE, b"", |out| {
         client.encode(out);
         ClientGroupReply { stream_id: 1, topic_id: 2, group_id: 3 }.encode(out);
     });
     let theirs: ClientDetailsResponse = decode_all(&body);
-    assert_eq!((theirs.client.client_id, theirs.client.transport, theirs.client.address.as_str()), (5, 2, "127.0.0.1:5000"));
+    assert_eq!(
+        (theirs.client.client_id, theirs.client.transport, theirs.client.address.as_str()),
+        (5, 2, "127.0.0.1:5000")
+    );
     assert_eq!(theirs.consumer_groups[0].group_id, 3);
     let info = iggy_common::ClientInfoDetails::from(theirs);
     assert_eq!((info.user_id, info.transport.as_str()), (None, "QUIC"));
@@ -218,7 +275,10 @@ fn group_client_and_offset_replies() {
         assert!(round(code, b"x", |_| {}).is_empty(), "offset writes: [0u32] then nothing");
     }
     let body = round(codes::SEND_MESSAGES_CODE, b"", |out| {
-        encode_send_confirmations(&[SendConfirmation { stream_id: 1, topic_id: 2, partition_id: 3, base_offset: 400 }], out);
+        encode_send_confirmations(
+            &[SendConfirmation { stream_id: 1, topic_id: 2, partition_id: 3, base_offset: 400 }],
+            out,
+        );
     });
     let theirs = iggy_common::decode_send_confirmations(&body).expect("send reply");
     assert_eq!(theirs.confirmations[0].base_offset, 400);
@@ -226,8 +286,17 @@ fn group_client_and_offset_replies() {
 
 #[test]
 fn user_and_token_replies() {
-    let user = UserReply { id: 1, created_at: 7, status: 1, username: Name::new("alice").unwrap(), options: Options::EMPTY };
-    let permissions = Permissions { streams: vec![StreamPermissions { stream_id: 4, read_stream: true, ..Default::default() }], ..Default::default() };
+    let user = UserReply {
+        id: 1,
+        created_at: 7,
+        status: 1,
+        username: Name::new("alice").unwrap(),
+        options: Options::EMPTY,
+    };
+    let permissions = Permissions {
+        streams: vec![StreamPermissions { stream_id: 4, read_stream: true, ..Default::default() }],
+        ..Default::default()
+    };
     for tail in [None, Some(&permissions)] {
         let body = round(codes::CREATE_USER_CODE, b"u", |out| {
             user.encode(out);
@@ -270,15 +339,24 @@ fn system_replies() {
         status: NodeStatus::Healthy,
     };
     let body = round(codes::GET_CLUSTER_METADATA_CODE, b"", |out| {
-        ClusterMetadataReply { name: "vireo", nodes: Cow::Borrowed(&[node, ClusterNode { role: NodeRole::Follower, ..node }]) }.encode(out);
+        ClusterMetadataReply {
+            name: "vireo",
+            nodes: Cow::Borrowed(&[node, ClusterNode { role: NodeRole::Follower, ..node }]),
+        }
+        .encode(out);
     });
     let theirs: ClusterMetadataResponse = decode_all(&body);
     assert_eq!((theirs.name.as_str(), theirs.nodes.len()), ("vireo", 2));
-    let metadata = iggy_common::wire_conversions::cluster_metadata_from_wire(theirs).expect("roles and statuses");
+    let metadata = iggy_common::wire_conversions::cluster_metadata_from_wire(theirs)
+        .expect("roles and statuses");
     assert_eq!(metadata.nodes[0].endpoints.tcp, 8090);
 
     let routing = PollRoutingReply {
-        consumer_session: vireo_protocol::iggy::request::AttachConsumerSession { client_id: 9, session: 8, metadata_watermark: 7 },
+        consumer_session: vireo_protocol::iggy::request::AttachConsumerSession {
+            client_id: 9,
+            session: 8,
+            metadata_watermark: 7,
+        },
         primary: node,
     };
     let body = round(codes::GET_POLL_ROUTING_CODE, b"", |out| routing.encode(out));
@@ -287,29 +365,77 @@ fn system_replies() {
 
     let body = round(codes::DESCRIBE_OPTIONS_CODE, b"", |out| {
         out.extend_from_slice(&1u32.to_le_bytes());
-        OptionDescriptor { key: Name::new("segment_size").unwrap(), kind: 12, default_value: &(1u64 << 30).to_le_bytes(), description: "bytes" }.encode(out);
+        OptionDescriptor {
+            key: Name::new("segment_size").unwrap(),
+            kind: 12,
+            default_value: &(1u64 << 30).to_le_bytes(),
+            description: "bytes",
+        }
+        .encode(out);
     });
     let theirs: DescribeOptionsResponse = decode_all(&body);
     assert_eq!((theirs.entries[0].key.as_str(), theirs.entries[0].kind), ("segment_size", 12));
 
-    let metric = CacheMetric { stream_id: 1, topic_id: 2, partition_id: 3, hits: 4, misses: 5, hit_ratio: 0.25 };
+    let metric = CacheMetric {
+        stream_id: 1,
+        topic_id: 2,
+        partition_id: 3,
+        hits: 4,
+        misses: 5,
+        hit_ratio: 0.25,
+    };
     let stats = StatsReply {
-        process_id: 100, cpu_usage: 1.5, total_cpu_usage: 12.5, memory_usage: 1, total_memory: 2, available_memory: 3,
-        run_time: 4, start_time: 5, read_bytes: 6, written_bytes: 7, messages_size_bytes: 8, streams_count: 9,
-        topics_count: 10, partitions_count: 11, segments_count: 12, messages_count: 13, clients_count: 14,
-        consumer_groups_count: 15, hostname: "host", os_name: "Linux", os_version: "12", kernel_version: "6.1",
-        server_version: "0.1.0", server_semver: 1 << 10, cache_metrics: Cow::Borrowed(&[metric]), threads_count: 16,
-        free_disk_space: 17, total_disk_space: 18,
+        process_id: 100,
+        cpu_usage: 1.5,
+        total_cpu_usage: 12.5,
+        memory_usage: 1,
+        total_memory: 2,
+        available_memory: 3,
+        run_time: 4,
+        start_time: 5,
+        read_bytes: 6,
+        written_bytes: 7,
+        messages_size_bytes: 8,
+        streams_count: 9,
+        topics_count: 10,
+        partitions_count: 11,
+        segments_count: 12,
+        messages_count: 13,
+        clients_count: 14,
+        consumer_groups_count: 15,
+        hostname: "host",
+        os_name: "Linux",
+        os_version: "12",
+        kernel_version: "6.1",
+        server_version: "0.1.0",
+        server_semver: 1 << 10,
+        cache_metrics: Cow::Borrowed(&[metric]),
+        threads_count: 16,
+        free_disk_space: 17,
+        total_disk_space: 18,
     };
     let body = round(codes::GET_STATS_CODE, b"", |out| stats.encode(out));
     let theirs: StatsResponse = decode_all(&body);
     assert_eq!((theirs.process_id, theirs.cpu_usage, theirs.total_cpu_usage), (100, 1.5, 12.5));
-    assert_eq!((theirs.memory_usage, theirs.messages_size_bytes, theirs.segments_count), (1, 8, 12));
+    assert_eq!(
+        (theirs.memory_usage, theirs.messages_size_bytes, theirs.segments_count),
+        (1, 8, 12)
+    );
     assert_eq!((theirs.clients_count, theirs.consumer_groups_count), (14, 15));
-    assert_eq!((theirs.hostname.as_str(), theirs.kernel_version.as_str(), theirs.iggy_server_version.as_str()), ("host", "6.1", "0.1.0"));
+    assert_eq!(
+        (
+            theirs.hostname.as_str(),
+            theirs.kernel_version.as_str(),
+            theirs.iggy_server_version.as_str()
+        ),
+        ("host", "6.1", "0.1.0")
+    );
     assert_eq!(theirs.iggy_server_semver, Some(1 << 10));
     assert_eq!((theirs.cache_metrics[0].misses, theirs.cache_metrics[0].hit_ratio), (5, 0.25));
-    assert_eq!((theirs.threads_count, theirs.free_disk_space, theirs.total_disk_space), (16, 17, 18));
+    assert_eq!(
+        (theirs.threads_count, theirs.free_disk_space, theirs.total_disk_space),
+        (16, 17, 18)
+    );
     let domain = iggy_common::Stats::from(theirs);
     assert_eq!(domain.hostname, "host");
 }
@@ -325,11 +451,22 @@ fn errors_and_evictions() {
     write_status(&mut frame, header, ErrorCode::UNAUTHORIZED);
     assert!(matches!(official::read_reply(&frame), Err(IggyError::Unauthorized)));
     let mut frame = Vec::new();
-    write_status(&mut frame, answering(codes::GET_STREAM_CODE, &[]), ErrorCode::TRANSIENT_NOT_ACCEPTED);
+    write_status(
+        &mut frame,
+        answering(codes::GET_STREAM_CODE, &[]),
+        ErrorCode::TRANSIENT_NOT_ACCEPTED,
+    );
     assert!(matches!(official::read_reply(&frame), Err(IggyError::TransientNotAccepted)));
     let mut frame = Vec::new();
-    write_rejection(&mut frame, answering(codes::LOGIN_REGISTER_CODE, b""), ErrorCode::TRANSIENT_NOT_COMMITTED);
-    assert!(matches!(official::read_reply(&frame), Err(IggyError::TransientNotCommitted)), "Register is result-framed");
+    write_rejection(
+        &mut frame,
+        answering(codes::LOGIN_REGISTER_CODE, b""),
+        ErrorCode::TRANSIENT_NOT_COMMITTED,
+    );
+    assert!(
+        matches!(official::read_reply(&frame), Err(IggyError::TransientNotCommitted)),
+        "Register is result-framed"
+    );
 
     for (reason, expected) in [
         (EvictionReason::NoSession, IggyError::Unauthenticated.as_code()),
@@ -340,7 +477,10 @@ fn errors_and_evictions() {
     ] {
         let eviction = EvictionHeader::new(official::CLIENT, reason);
         let bytes = eviction.to_bytes();
-        let theirs = bytemuck::checked::try_pod_read_unaligned::<iggy_binary_protocol::consensus::EvictionHeader>(&bytes).unwrap();
+        let theirs = bytemuck::checked::try_pod_read_unaligned::<
+            iggy_binary_protocol::consensus::EvictionHeader,
+        >(&bytes)
+        .unwrap();
         theirs.validate().expect("official eviction validation");
         assert_eq!(official::read_reply(&bytes).unwrap_err().as_code(), expected, "{reason:?}");
     }
@@ -350,9 +490,14 @@ fn errors_and_evictions() {
         server_protocol_version_min: 11 << 10,
         reason: EvictionReason::IncompatibleProtocol,
     };
-    let theirs = bytemuck::checked::try_pod_read_unaligned::<iggy_binary_protocol::consensus::EvictionHeader>(&window.to_bytes()).unwrap();
+    let theirs = bytemuck::checked::try_pod_read_unaligned::<
+        iggy_binary_protocol::consensus::EvictionHeader,
+    >(&window.to_bytes())
+    .unwrap();
     theirs.validate().expect("window satisfies 1 <= min <= max");
-    assert!(matches!(official::read_reply(&window.to_bytes()), Err(IggyError::IncompatibleProtocolVersion(_, min, max)) if min == 11 << 10 && max == 11 << 10));
+    assert!(
+        matches!(official::read_reply(&window.to_bytes()), Err(IggyError::IncompatibleProtocolVersion(_, min, max)) if min == 11 << 10 && max == 11 << 10)
+    );
     assert_eq!(HEADER_SIZE, 256);
     let _ = parse_request;
 }

@@ -6,9 +6,12 @@
 
 #![allow(dead_code)]
 
-use iggy_binary_protocol::codes::{LOGIN_REGISTER_CODE, LOGIN_REGISTER_WITH_PAT_CODE, LOGOUT_USER_CODE};
+use iggy_binary_protocol::codes::{
+    LOGIN_REGISTER_CODE, LOGIN_REGISTER_WITH_PAT_CODE, LOGOUT_USER_CODE,
+};
 use iggy_binary_protocol::consensus::{
-    Command, EvictionHeader, HEADER_SIZE, Operation, ReplyHeader, RequestHeader, result_code, result_section_len,
+    Command, EvictionHeader, HEADER_SIZE, Operation, ReplyHeader, RequestHeader, result_code,
+    result_section_len,
 };
 use iggy_common::{IggyError, calculate_checksum, eviction_reason_to_error};
 
@@ -31,7 +34,8 @@ pub fn operation_for(code: u32) -> Operation {
 /// `[header][payload]` exactly as the 0.11.0 SDK frames `code` on a bound session.
 pub fn frame(code: u32, payload: &[u8]) -> Vec<u8> {
     let operation = operation_for(code);
-    let (request, session) = if operation == Operation::Register { (0, 0) } else { (REQUEST, SESSION) };
+    let (request, session) =
+        if operation == Operation::Register { (0, 0) } else { (REQUEST, SESSION) };
     let request_checksum = if operation.is_partition() || operation == Operation::NonReplicated {
         0
     } else {
@@ -60,7 +64,8 @@ pub fn frame(code: u32, payload: &[u8]) -> Vec<u8> {
 
 /// Reads a request header with the official type (unaligned-safe).
 pub fn request_header(bytes: &[u8]) -> RequestHeader {
-    bytemuck::checked::try_pod_read_unaligned::<RequestHeader>(&bytes[..HEADER_SIZE]).expect("official request header")
+    bytemuck::checked::try_pod_read_unaligned::<RequestHeader>(&bytes[..HEADER_SIZE])
+        .expect("official request header")
 }
 
 /// Reads a reply frame the way the SDK's `decode_response` does, returning the header
@@ -69,8 +74,9 @@ pub fn read_reply(frame: &[u8]) -> Result<(ReplyHeader, Vec<u8>), IggyError> {
     assert!(frame.len() >= HEADER_SIZE);
     match frame[60] {
         13 => {
-            let eviction = bytemuck::checked::try_pod_read_unaligned::<EvictionHeader>(&frame[..HEADER_SIZE])
-                .map_err(|_| IggyError::Unauthenticated)?;
+            let eviction =
+                bytemuck::checked::try_pod_read_unaligned::<EvictionHeader>(&frame[..HEADER_SIZE])
+                    .map_err(|_| IggyError::Unauthenticated)?;
             Err(eviction_reason_to_error(
                 eviction.reason,
                 eviction.server_protocol_version,
@@ -78,8 +84,9 @@ pub fn read_reply(frame: &[u8]) -> Result<(ReplyHeader, Vec<u8>), IggyError> {
             ))
         }
         8 => {
-            let header = bytemuck::checked::try_pod_read_unaligned::<ReplyHeader>(&frame[..HEADER_SIZE])
-                .map_err(|_| IggyError::InvalidCommand)?;
+            let header =
+                bytemuck::checked::try_pod_read_unaligned::<ReplyHeader>(&frame[..HEADER_SIZE])
+                    .map_err(|_| IggyError::InvalidCommand)?;
             let size = header.size as usize;
             if size < HEADER_SIZE || frame.len() < size {
                 return Err(IggyError::InvalidCommand);
