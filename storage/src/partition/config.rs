@@ -15,8 +15,9 @@ pub const WRITE_CHUNK_BYTES_MAX: usize = 16 * 1024 * 1024;
 pub const IO_IN_FLIGHT_MAX: u32 = 1024;
 /// Staging chunk of the two index files (index entries are small; 4096 entries per write).
 pub const INDEX_CHUNK_BYTES: usize = 64 * 1024;
-/// Recovery reads log files in pieces of this size (and retries a failed piece by sector).
-pub const RECOVERY_READ_BYTES: usize = 1024 * 1024;
+/// Recovery reads a log file in one I/O; when that fails it rereads it in pieces of this
+/// size, and a failing piece sector by sector, to isolate unreadable sectors.
+pub const RECOVERY_READ_BYTES: usize = 8 * 1024 * 1024;
 
 const _: () = assert!(SEGMENT_SIZE_BYTES_MAX <= u32::MAX as u64);
 const _: () = assert!(INDEX_CHUNK_BYTES.is_multiple_of(SECTOR_SIZE));

@@ -152,6 +152,9 @@ struct Recovery<'a, S: Storage + ?Sized> {
     ledger: IoLedger,
     others: &'a mut Vec<Completion>,
     report: RecoveryReport,
+    /// The last log read's buffer, reused for the next segment (saves faulting in a
+    /// segment's worth of fresh pages per segment).
+    spare: Option<AlignedBuffer>,
 }
 
 impl PartitionLog {
@@ -171,11 +174,12 @@ impl PartitionLog {
             ledger,
             others,
             report: RecoveryReport::default(),
+            spare: None,
         };
         let segments = recovery.run()?;
         let mut report = recovery.report;
-        let log = Self::from_parts(config, segments, 0);
-        let mut log = log;
+        // Recovery synced every file: all that the log holds is durable.
+        let mut log = Self::from_parts(config, segments, 0);
         log.durable_next_offset = log.next_offset;
         report.segment_count = log.segments.len();
         report.next_offset = log.next_offset;
@@ -294,41 +298,49 @@ impl<S: Storage + ?Sized> Recovery<'_, S> {
             let name = segment_file_name(&self.config.directory, base_offset, SegmentFileKind::Log);
             return Err(OpenError::SegmentTooLarge { name, size_bytes: file_size_bytes });
         }
-        let (bytes, unreadable) = self.read_log(files[0], file_size_bytes)?;
-        let scan = scan_segment(&bytes, &unreadable, ScanStart { base_offset, op_min });
+        let (buffer, unreadable) = self.read_log(files[0], file_size_bytes)?;
+        let size = usize::try_from(file_size_bytes).expect("bounded");
+        let bytes = buffer.as_deref().map_or(&[][..], |buffer| &buffer[..size]);
+        let scan = scan_segment(bytes, &unreadable, ScanStart { base_offset, op_min });
+        self.spare = buffer;
         Ok(ScannedSegment { base_offset, files, file_size_bytes, scan })
     }
 
     /// Reads a whole file; sectors that fail even when read alone are flagged unreadable
     /// (and read as zeros).
+    /// Reads a whole log file in one I/O (no copy: the scan runs over the read buffer).
+    /// If that fails, reads it again piecewise, and sector by sector where a piece fails;
+    /// sectors that still fail are flagged unreadable (and read as zeros).
     fn read_log(
         &mut self,
         file: FileId,
         size_bytes: u64,
-    ) -> Result<(Vec<u8>, Vec<bool>), OpenError> {
+    ) -> Result<(Option<AlignedBuffer>, Vec<bool>), OpenError> {
         let size = usize::try_from(size_bytes).expect("bounded by SEGMENT_SIZE_BYTES_MAX");
-        let mut bytes = vec![0_u8; size];
         let mut unreadable = vec![false; size.div_ceil(SECTOR_SIZE)];
-        let mut position = 0;
-        while position < size {
-            let length = RECOVERY_READ_BYTES.min(size - position);
-            match self.read(file, position, round_up(length))? {
-                Ok(buffer) => bytes[position..position + length].copy_from_slice(&buffer[..length]),
-                Err(_) => {
-                    for sector in (position..position + length).step_by(SECTOR_SIZE) {
-                        let take = SECTOR_SIZE.min(size - sector);
-                        match self.read(file, sector, SECTOR_SIZE)? {
-                            Ok(buffer) => {
-                                bytes[sector..sector + take].copy_from_slice(&buffer[..take]);
-                            }
-                            Err(_) => unreadable[sector / SECTOR_SIZE] = true,
-                        }
-                    }
+        if size == 0 {
+            return Ok((None, unreadable));
+        }
+        let spare = self.spare.take().filter(|spare| spare.len() >= round_up(size));
+        let buffer = spare.unwrap_or_else(|| AlignedBuffer::zeroed(round_up(size)));
+        if let Ok(buffer) = self.read_into(file, 0, buffer)? {
+            return Ok((Some(buffer), unreadable));
+        }
+        let mut bytes = AlignedBuffer::zeroed(round_up(size));
+        for position in (0..size).step_by(RECOVERY_READ_BYTES) {
+            let length = round_up(RECOVERY_READ_BYTES.min(size - position));
+            if let Ok(buffer) = self.read(file, position, length)? {
+                bytes[position..position + length].copy_from_slice(&buffer);
+                continue;
+            }
+            for sector in (position..position + length).step_by(SECTOR_SIZE) {
+                match self.read(file, sector, SECTOR_SIZE)? {
+                    Ok(buffer) => bytes[sector..sector + SECTOR_SIZE].copy_from_slice(&buffer),
+                    Err(_) => unreadable[sector / SECTOR_SIZE] = true,
                 }
             }
-            position += length;
         }
-        Ok((bytes, unreadable))
+        Ok((Some(bytes), unreadable))
     }
 
     fn read(
@@ -337,7 +349,15 @@ impl<S: Storage + ?Sized> Recovery<'_, S> {
         offset: usize,
         length: usize,
     ) -> Result<Result<AlignedBuffer, IoError>, OpenError> {
-        let buffer = AlignedBuffer::zeroed(length);
+        self.read_into(file, offset, AlignedBuffer::zeroed(length))
+    }
+
+    fn read_into(
+        &mut self,
+        file: FileId,
+        offset: usize,
+        buffer: AlignedBuffer,
+    ) -> Result<Result<AlignedBuffer, IoError>, OpenError> {
         let request = IoRequest::Read { file, offset_bytes: offset as u64, buffer };
         let seq = self.ledger.allocate();
         let token = self.ledger.token(seq);
