@@ -164,6 +164,15 @@ impl<S: StateMachine> Replica<S> {
             }
             self.commit_message_timeout.start();
             self.prepare_timeout.start();
+        } else if self.fresh() {
+            // A freshly formatted cluster: nothing was ever prepared, view 0 starts as is.
+            self.status = Status::Normal;
+            self.head_trusted = true;
+            if self.is_primary_of(self.view) {
+                self.commit_message_timeout.start();
+            } else {
+                self.normal_heartbeat_timeout.start_jittered(&mut self.prng);
+            }
         } else if self.log_view == self.view && !self.is_primary_of(self.view) {
             self.status = Status::Normal;
             self.head_trusted = true;
@@ -178,6 +187,11 @@ impl<S: StateMachine> Replica<S> {
                 self.vote_start_view_change(self.view + 1);
             }
         }
+    }
+
+    /// Never ran: the formatted superblock, nothing journaled.
+    fn fresh(&self) -> bool {
+        self.superblock.sequence == 1 && self.view == 0 && self.op == 0 && self.commit_max == 0
     }
 
     fn enter_recovering_head(&mut self) {

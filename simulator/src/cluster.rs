@@ -1,0 +1,477 @@
+//! The simulated world: replicas, network, clients, faults and checkers, one tick at a
+//! time, everything drawn from one seed.
+
+use std::collections::BTreeSet;
+
+use vireo_consensus::prng::Prng;
+use vireo_consensus::{root_checksum, Replica, ReplicaConfig, RestartEvidence, Status, Timeouts};
+use vireo_protocol::vsr::Command;
+use vireo_storage::journal::JournalLayout;
+
+use crate::checker::{CheckpointChecker, CommitChecker, ReplyChecker, ViewChecker, Violation};
+use crate::client::SimClient;
+use crate::network::Network;
+use crate::node::{Outputs, SimNode, StartError, JOURNAL_FILE};
+use crate::options::Options;
+use crate::sim_storage::{FaultAtlas, SimStorage};
+use crate::summary::{Failure, Summary};
+
+/// How a run ended badly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything converged; the run passed.
+    Passed,
+    /// The cluster stalled for a reason the run proves justified.
+    StalledJustified(String),
+    /// A safety property broke.
+    Correctness(Violation),
+    /// The healed core did not converge in time, and nothing justifies it.
+    Liveness(String),
+}
+
+/// Log verbosity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Log {
+    /// Nothing but the summary.
+    Quiet,
+    /// One line per replica status change.
+    Short,
+    /// Every message and fault.
+    Full,
+}
+
+const CLUSTER: u128 = 0x7172_6565_6f53_494d;
+
+/// The world.
+pub struct Cluster {
+    /// The knobs.
+    pub options: Options,
+    /// Current tick.
+    pub tick: u64,
+    nodes: Vec<SimNode>,
+    network: Network,
+    clients: Vec<SimClient>,
+    prng: Prng,
+    log: Log,
+    commits: CommitChecker,
+    replies: ReplyChecker,
+    views: ViewChecker,
+    checkpoints: CheckpointChecker,
+    /// Run counters.
+    pub summary: Summary,
+    last_status: Vec<Option<(Status, u32)>>,
+    syncs_seen: Vec<u64>,
+    cluster_power_loss_done: bool,
+    cluster_power_loss_tick: u64,
+    last_commit_progress_tick: u64,
+}
+
+fn config_for(options: &Options, replica: u8) -> ReplicaConfig {
+    ReplicaConfig {
+        cluster: CLUSTER,
+        group: 0,
+        replica_count: options.replica_count,
+        replica,
+        journal_slot_count: options.journal_slot_count,
+        pipeline_prepare_queue_max: options.pipeline_max,
+        request_queue_max: 16,
+        message_size_max: 4096,
+        clients_max: options.clients_max,
+        checkpoint_interval_ops: options.checkpoint_interval_ops,
+        snapshot_size_max: 64 * 1024,
+        durability: options.durability,
+        timeouts: Timeouts::default(),
+    }
+}
+
+impl Cluster {
+    /// Builds the world for `options` and boots every replica on a fresh disk.
+    #[must_use]
+    pub fn new(options: Options, log: Log) -> Self {
+        let seed = options.seed;
+        let n = options.replica_count;
+        let quorum_replication = config_for(&options, 0).quorum_replication();
+        let layout = JournalLayout::new(options.journal_slot_count, 4096, 64 * 1024);
+        let chunks = layout.header_sector_count();
+        // The fault atlas: each chunk may be faulted on at most quorum_replication - 1
+        // replicas, rotating so no replica has every chunk faulted. None at n = 1.
+        let faultable = if n == 1 { 0 } else { quorum_replication - 1 };
+        let mut nodes = Vec::new();
+        for replica in 0..n {
+            let mut storage = SimStorage::new(seed ^ 0x5707_a6e0 ^ u64::from(replica) << 40, options.storage.clone());
+            let allowed: BTreeSet<usize> = (0..chunks)
+                .filter(|&chunk| (0..faultable).any(|k| (chunk + k) % usize::from(n) == usize::from(replica)))
+                .collect();
+            storage.set_atlas(Some(FaultAtlas { journal_file: JOURNAL_FILE.to_owned(), layout, chunks: allowed }));
+            let mut node = SimNode::new(replica, config_for(&options, replica), storage, seed ^ u64::from(replica) << 48);
+            node.format();
+            nodes.push(node);
+        }
+        let clients = (0..options.client_count)
+            .map(|index| {
+                SimClient::new(
+                    seed ^ 0xc11e_0000 ^ (index as u64) << 32,
+                    CLUSTER,
+                    n,
+                    options.requests_per_client,
+                    options.client_timeout_ticks,
+                    options.node.clock_skew_us_max,
+                )
+            })
+            .collect();
+        let mut cluster = Self {
+            network: Network::new(seed ^ 0x0e7, usize::from(n), options.network.clone()),
+            prng: Prng::new(seed ^ 0xfa_0175),
+            nodes,
+            clients,
+            log,
+            commits: CommitChecker::new(root_checksum(CLUSTER, 0)),
+            replies: ReplyChecker::default(),
+            views: ViewChecker::default(),
+            checkpoints: CheckpointChecker::default(),
+            summary: Summary::default(),
+            last_status: vec![None; usize::from(n)],
+            syncs_seen: vec![0; usize::from(n)],
+            cluster_power_loss_done: false,
+            cluster_power_loss_tick: 0,
+            last_commit_progress_tick: 0,
+            tick: 0,
+            options,
+        };
+        for replica in 0..n {
+            cluster.start_node(replica, RestartEvidence::CompletedWritesKept);
+            // First boot is clean; faults start once every replica is up.
+            cluster.nodes[usize::from(replica)].storage.set_faults_enabled(true);
+        }
+        cluster
+    }
+
+    fn start_node(&mut self, replica: u8, evidence: RestartEvidence) {
+        let index = usize::from(replica);
+        match self.nodes[index].start(evidence) {
+            Ok(outputs) => {
+                let commit_min = self.nodes[index].replica.as_ref().expect("started").commit_min();
+                self.commits.on_replica_reset(replica, commit_min);
+                self.syncs_seen[index] = 0;
+                self.trace(|| format!("replica {replica} started ({evidence:?}) commit_min={commit_min}"));
+                if let Err(violation) = self.route(replica, outputs) {
+                    self.summary.failure.get_or_insert(Failure::Correctness(violation));
+                }
+            }
+            Err(StartError::Recovery(error)) => {
+                // Every superblock copy destroyed is beyond the fault model: a bug.
+                panic!("replica {replica} cannot recover its data file: {error}");
+            }
+            Err(StartError::Open(error)) => panic!("replica {replica} refused its data file: {error}"),
+        }
+    }
+
+    fn trace(&self, line: impl FnOnce() -> String) {
+        if self.log == Log::Full {
+            println!("{:>7} {}", self.tick, line());
+        }
+    }
+
+    /// Routes a replica's outputs: sends into the network, replies to clients, applies
+    /// into the checkers.
+    fn route(&mut self, from: u8, outputs: Outputs) -> Result<(), Violation> {
+        for header in &outputs.applied {
+            self.commits.on_applied(from, header)?;
+        }
+        if !outputs.applied.is_empty() {
+            self.last_commit_progress_tick = self.tick;
+        }
+        for (to, message) in outputs.sends {
+            if self.log == Log::Full {
+                let h = message.header();
+                println!("{:>7} {from} -> {to} {:?} view={} op={} commit={}", self.tick, h.command, h.view, h.op, h.commit);
+            }
+            self.network.send(usize::from(from), usize::from(to), message);
+        }
+        let n = usize::from(self.options.replica_count);
+        for reply in outputs.replies {
+            let client = reply.header().client;
+            if let Some(index) = self.clients.iter().position(|c| c.id == client) {
+                self.network.send(usize::from(from), n + index, reply);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the safety phase, then heals and runs the liveness phase.
+    pub fn run(&mut self) -> Outcome {
+        while self.tick < self.options.ticks_safety {
+            if let Err(violation) = self.step(true) {
+                return Outcome::Correctness(violation);
+            }
+            if let Some(Failure::Correctness(violation)) = &self.summary.failure {
+                return Outcome::Correctness(violation.clone());
+            }
+        }
+        self.heal();
+        let healed_tick = self.tick;
+        let deadline = self.tick + self.options.ticks_liveness;
+        while self.tick < deadline {
+            if let Err(violation) = self.step(false) {
+                return Outcome::Correctness(violation);
+            }
+            if self.converged() {
+                self.summary.heal_to_convergence_ticks = self.tick - healed_tick;
+                return Outcome::Passed;
+            }
+        }
+        self.summary.heal_to_convergence_ticks = self.tick - healed_tick;
+        match self.stall_justification() {
+            Some(reason) => Outcome::StalledJustified(reason),
+            None => Outcome::Liveness(self.describe_state()),
+        }
+    }
+
+    /// Restarts and unpauses everyone, turns every fault off, stops new requests.
+    fn heal(&mut self) {
+        self.trace(|| "heal: faults off, every replica up".to_owned());
+        self.network.set_faults_enabled(false);
+        for index in 0..self.nodes.len() {
+            self.nodes[index].storage.set_faults_enabled(false);
+            self.nodes[index].paused = false;
+            if self.nodes[index].replica.is_none() {
+                let evidence = self.nodes[index].last_crash_evidence;
+                self.start_node(u8::try_from(index).expect("small"), evidence);
+            }
+        }
+        for client in &mut self.clients {
+            client.issuing = false;
+        }
+    }
+
+    fn converged(&self) -> bool {
+        if self.clients.iter().any(|client| client.in_flight.is_some()) {
+            return false;
+        }
+        let commit_max = self.commits.commit_max();
+        self.nodes.iter().all(|node| {
+            node.replica.as_ref().is_some_and(|replica| {
+                replica.status() == Status::Normal
+                    && replica.commit_min() == commit_max
+                    && (replica.commit_min() + 1..=replica.op()).all(|op| {
+                        replica.journal().header(op).is_some_and(|h| replica.journal().has_prepare(op, h.checksum))
+                    })
+            })
+        })
+    }
+
+    /// A stall is justified when no view-change quorum of replicas can vote (they lost
+    /// unsynced state in a correlated power loss and no primary survives to vouch).
+    fn stall_justification(&self) -> Option<String> {
+        let replicas: Vec<&Replica<_>> = self.nodes.iter().filter_map(|node| node.replica.as_ref()).collect();
+        let config = config_for(&self.options, 0);
+        let recovering = replicas.iter().filter(|r| r.status() == Status::RecoveringHead).count();
+        let voters = replicas.len() - recovering;
+        let primary_alive = replicas.iter().any(|r| r.is_primary());
+        if recovering > 0 && voters < config.quorum_view_change() && !primary_alive {
+            return Some(format!(
+                "{recovering} of {} replicas lost unsynced journal writes (power loss) and cannot vote: \
+                 acknowledged writes may be lost, so the cluster stalls by design",
+                replicas.len()
+            ));
+        }
+        None
+    }
+
+    fn describe_state(&self) -> String {
+        let mut out = format!("no convergence: commit_max={}", self.commits.commit_max());
+        for node in &self.nodes {
+            match &node.replica {
+                Some(r) => out.push_str(&format!(
+                    "\n  replica {}: {:?} view={} log_view={} op={} commit_min={} commit_max={} checkpoint={}",
+                    node.index,
+                    r.status(),
+                    r.view(),
+                    r.log_view(),
+                    r.op(),
+                    r.commit_min(),
+                    r.commit_max(),
+                    r.checkpoint().op
+                )),
+                None => out.push_str(&format!("\n  replica {}: down", node.index)),
+            }
+        }
+        let pending = self.clients.iter().filter(|c| c.in_flight.is_some()).count();
+        out.push_str(&format!("\n  clients with a request in flight: {pending}"));
+        out
+    }
+
+    /// One tick of the world.
+    fn step(&mut self, faults: bool) -> Result<(), Violation> {
+        self.tick += 1;
+        let n = usize::from(self.options.replica_count);
+        for (from, to, message) in self.network.step(self.tick) {
+            if to < n {
+                let node = &mut self.nodes[to];
+                if !node.up() {
+                    continue;
+                }
+                let outputs = if message.header().command == Command::Request && from >= n {
+                    node.input(|replica| replica.on_request(message))
+                } else {
+                    node.input(|replica| replica.on_message(message))
+                };
+                self.route(u8::try_from(to).expect("small"), outputs)?;
+            } else {
+                let client = &mut self.clients[to - n];
+                if client.on_message(&message) {
+                    self.replies.on_reply(&message, &self.commits)?;
+                }
+            }
+        }
+        for index in 0..n {
+            let outputs = self.nodes[index].poll_io(self.tick);
+            self.route(u8::try_from(index).expect("small"), outputs)?;
+            let outputs = if self.nodes[index].up() {
+                self.nodes[index].input(Replica::on_tick)
+            } else {
+                Outputs::default()
+            };
+            self.route(u8::try_from(index).expect("small"), outputs)?;
+        }
+        for index in 0..self.clients.len() {
+            if let Some((target, message)) = self.clients[index].tick(self.tick) {
+                self.commits.on_request_sent(message.header());
+                self.replies.on_request_sent(&message);
+                self.network.send(n + index, usize::from(target), message);
+            }
+        }
+        if faults {
+            self.inject_node_faults();
+        }
+        self.observe()
+    }
+
+    fn roll(&mut self, probability: f64) -> bool {
+        probability > 0.0 && (self.prng.below(1_000_000) as f64) < probability * 1e6
+    }
+
+    fn inject_node_faults(&mut self) {
+        let options = self.options.node.clone();
+        let n = self.nodes.len();
+        if options.cluster_power_loss && !self.cluster_power_loss_done && self.tick >= self.options.ticks_safety / 2 {
+            self.cluster_power_loss_done = true;
+            self.cluster_power_loss_tick = self.tick;
+            self.summary.node_faults.cluster_power_losses += 1;
+            self.trace(|| "cluster power loss".to_owned());
+            for index in 0..n {
+                if self.nodes[index].replica.is_some() {
+                    self.crash_node(index, true);
+                }
+            }
+            return;
+        }
+        for index in 0..n {
+            let running = self.nodes[index].replica.is_some();
+            if running && !self.nodes[index].paused {
+                if self.roll(options.crash_probability) {
+                    let power_loss = self.roll(options.power_loss_fraction);
+                    // Keep most crashes survivable: a power loss only while no other
+                    // replica is down (the contract: no correlated loss of a quorum).
+                    let others_down = self.nodes.iter().filter(|node| node.replica.is_none()).count();
+                    self.crash_node(index, power_loss && others_down == 0);
+                } else if self.roll(options.pause_probability) {
+                    self.nodes[index].paused = true;
+                    self.summary.node_faults.pauses += 1;
+                    self.trace(|| format!("replica {index} paused"));
+                }
+            } else if running && self.roll(options.unpause_probability) {
+                self.nodes[index].paused = false;
+                self.trace(|| format!("replica {index} resumed"));
+            } else if !running && self.roll(options.restart_probability) {
+                let evidence = self.nodes[index].last_crash_evidence;
+                self.summary.node_faults.restarts += 1;
+                self.start_node(u8::try_from(index).expect("small"), evidence);
+            }
+        }
+    }
+
+    fn crash_node(&mut self, index: usize, power_loss: bool) {
+        self.trace(|| format!("replica {index} crashed (power_loss={power_loss})"));
+        self.nodes[index].crash(power_loss);
+        self.nodes[index].last_crash_evidence = if power_loss {
+            RestartEvidence::UnsyncedWritesMayBeLost
+        } else {
+            RestartEvidence::CompletedWritesKept
+        };
+        self.network.drop_inbound(index);
+        if power_loss {
+            self.summary.node_faults.power_losses += 1;
+        } else {
+            self.summary.node_faults.crashes += 1;
+        }
+    }
+
+    /// Per-tick checks of every running replica.
+    fn observe(&mut self) -> Result<(), Violation> {
+        for index in 0..self.nodes.len() {
+            let Some(replica) = &self.nodes[index].replica else {
+                self.last_status[index] = None;
+                continue;
+            };
+            replica.check_invariants();
+            let id = u8::try_from(index).expect("small");
+            self.views.observe(id, replica.superblock().view, replica.view())?;
+            let checkpoint = replica.superblock().checkpoint;
+            self.checkpoints.observe(id, checkpoint.op, checkpoint.snapshot_checksum)?;
+            let syncs = replica.stats().syncs;
+            if syncs != self.syncs_seen[index] {
+                self.syncs_seen[index] = syncs;
+                self.commits.on_replica_reset(id, replica.commit_min());
+            }
+            let status = (replica.status(), replica.view());
+            if self.last_status[index] != Some(status) {
+                self.last_status[index] = Some(status);
+                if self.log != Log::Quiet {
+                    println!(
+                        "{:>7} replica {index} {:?} view={} op={} commit_min={}",
+                        self.tick,
+                        replica.status(),
+                        replica.view(),
+                        replica.op(),
+                        replica.commit_min()
+                    );
+                }
+            }
+        }
+        if self.clients.iter().all(|client| client.in_flight.is_none()) {
+            self.last_commit_progress_tick = self.last_commit_progress_tick.max(self.tick - 1);
+        }
+        let stall = self.tick - self.last_commit_progress_tick;
+        self.summary.longest_stall_ticks = self.summary.longest_stall_ticks.max(stall);
+        Ok(())
+    }
+
+    /// Collects the summary counters.
+    pub fn finish_summary(&mut self) {
+        let summary = &mut self.summary;
+        summary.ticks = self.tick;
+        summary.ops_committed = self.commits.commit_max();
+        summary.history_checksum = self.commits.history_checksum();
+        summary.acknowledged = self.replies.acknowledged;
+        summary.view_max = self.views.view_max;
+        for client in &self.clients {
+            summary.requests += client.stats.requests;
+            summary.retries += client.stats.retries;
+            summary.evictions_seen += client.stats.evictions;
+        }
+        for node in &self.nodes {
+            summary.storage_faults.add(&node.storage.faults);
+            if let Some(replica) = &node.replica {
+                let stats = replica.stats();
+                summary.view_changes += stats.view_changes;
+                summary.prepares_repaired += stats.prepares_repaired;
+                summary.headers_repaired += stats.headers_repaired;
+                summary.syncs += stats.syncs;
+                summary.checkpoints += stats.checkpoints;
+            }
+        }
+        summary.network_faults = self.network.faults;
+        summary.delivered = self.network.delivered.values().sum();
+    }
+}

@@ -1,0 +1,127 @@
+//! The end-of-run summary: knobs, work done, faults injected by kind, stalls.
+
+use crate::checker::Violation;
+use crate::network::NetworkFaults;
+use crate::sim_storage::StorageFaults;
+
+/// Replica-level faults injected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeFaults {
+    /// Process crashes (completed writes kept).
+    pub crashes: u64,
+    /// Power losses of one replica (unsynced writes lost).
+    pub power_losses: u64,
+    /// Whole-cluster power losses.
+    pub cluster_power_losses: u64,
+    /// Restarts.
+    pub restarts: u64,
+    /// Pauses.
+    pub pauses: u64,
+}
+
+/// A failure recorded mid-run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// A checker failed.
+    Correctness(Violation),
+}
+
+/// Counters of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Ticks simulated.
+    pub ticks: u64,
+    /// Ops in the committed history.
+    pub ops_committed: u64,
+    /// Checksum of the committed history's head.
+    pub history_checksum: u128,
+    /// Client requests (first attempts).
+    pub requests: u64,
+    /// Client retries.
+    pub retries: u64,
+    /// Replies clients accepted.
+    pub acknowledged: u64,
+    /// Evictions clients saw.
+    pub evictions_seen: u64,
+    /// View changes (summed over replicas).
+    pub view_changes: u64,
+    /// Highest view reached.
+    pub view_max: u32,
+    /// Prepares repaired.
+    pub prepares_repaired: u64,
+    /// Headers repaired.
+    pub headers_repaired: u64,
+    /// State transfers.
+    pub syncs: u64,
+    /// Checkpoints.
+    pub checkpoints: u64,
+    /// Packets delivered.
+    pub delivered: u64,
+    /// Network faults.
+    pub network_faults: NetworkFaults,
+    /// Storage faults.
+    pub storage_faults: StorageFaults,
+    /// Replica faults.
+    pub node_faults: NodeFaults,
+    /// Longest stretch without a new commit, in ticks.
+    pub longest_stall_ticks: u64,
+    /// Ticks from heal to convergence.
+    pub heal_to_convergence_ticks: u64,
+    /// A failure noted mid-run.
+    pub failure: Option<Failure>,
+}
+
+impl Summary {
+    /// Human-readable lines.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let n = &self.network_faults;
+        let s = &self.storage_faults;
+        let d = &self.node_faults;
+        format!(
+            "ticks={} ops_committed={} acknowledged={} requests={} retries={} evictions={} history={:032x}\n\
+             view_changes={} view_max={} prepares_repaired={} headers_repaired={} state_syncs={} checkpoints={} \
+             delivered={}\n\
+             faults: network drops={} duplicates={} overflows={} partition_drops={} clogs={} \
+             partitions(isolate={} halves={} one_way={})\n\
+             faults: storage write_corrupt={} read_corrupt={} misdirect={} latent={} torn_writes={} lost_sectors={}\n\
+             faults: nodes crashes={} power_losses={} cluster_power_losses={} restarts={} pauses={}\n\
+             longest_stall_ticks={} heal_to_convergence_ticks={}",
+            self.ticks,
+            self.ops_committed,
+            self.acknowledged,
+            self.requests,
+            self.retries,
+            self.evictions_seen,
+            self.history_checksum,
+            self.view_changes,
+            self.view_max,
+            self.prepares_repaired,
+            self.headers_repaired,
+            self.syncs,
+            self.checkpoints,
+            self.delivered,
+            n.drops,
+            n.duplicates,
+            n.overflows,
+            n.partition_drops,
+            n.clogs,
+            n.partitions_isolate,
+            n.partitions_halves,
+            n.partitions_asymmetric,
+            s.write_corruptions,
+            s.read_corruptions,
+            s.misdirects,
+            s.latent_errors,
+            s.torn_writes,
+            s.lost_sectors,
+            d.crashes,
+            d.power_losses,
+            d.cluster_power_losses,
+            d.restarts,
+            d.pauses,
+            self.longest_stall_ticks,
+            self.heal_to_convergence_ticks,
+        )
+    }
+}
