@@ -123,6 +123,18 @@ mod tests {
         assert_eq!(OffsetIndexEntry::decode(&[0; 16], 0), None);
     }
 
+    /// An entry encoded by an independent implementation (`storage/fuzz/make_seeds.py`).
+    #[test]
+    fn independent_encoding_of_the_documented_layout_decodes() {
+        let hex = "0500000040000000630000009a287723";
+        let bytes: Vec<u8> =
+            (0..16).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect();
+        let slot: [u8; 16] = bytes.try_into().unwrap();
+        let expected =
+            OffsetIndexEntry { relative_offset: 5, position_bytes: 64, record_size_bytes: 99 };
+        assert_eq!(OffsetIndexEntry::decode(&slot, 2), Some(expected));
+    }
+
     #[test]
     fn parse_stops_at_zeros_or_corruption() {
         let mut file = Vec::new();
