@@ -58,6 +58,12 @@ pub enum DecodeError {
         /// The value found.
         value: u8,
     },
+    /// Padding that the official encoders always zero is not zero.
+    #[error("non-zero padding at byte {offset}")]
+    NonZeroPadding {
+        /// Where the padding starts.
+        offset: usize,
+    },
     /// A key-value block (user headers or options) is malformed.
     #[error("invalid key-value block: {0}")]
     Tlv(#[from] crate::iggy::primitives::TlvError),

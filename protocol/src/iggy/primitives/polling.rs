@@ -121,11 +121,18 @@ impl PollingStrategy {
     }
 }
 
-/// Reads an optional partition: `[flag u8][u32]`, the value always present.
+/// Reads an optional partition: `[flag u8][u32]`, the value always present. An absent
+/// partition's value must be zero (as the SDK writes it), so each byte string has one
+/// meaning.
 pub fn decode_partition(reader: &mut Reader<'_>) -> Result<Option<u32>, DecodeError> {
     let present = reader.flag()?;
+    let offset = reader.offset();
     let value = reader.u32()?;
-    Ok(present.then_some(value))
+    match (present, value) {
+        (true, value) => Ok(Some(value)),
+        (false, 0) => Ok(None),
+        (false, _) => Err(DecodeError::NonZeroPadding { offset }),
+    }
 }
 
 /// Appends an optional partition (`[0][0u32]` when absent).
@@ -202,5 +209,9 @@ mod tests {
         assert_eq!(AckLevel::decode(&mut reader), Ok(AckLevel::Quorum));
         assert!(PollingStrategy::decode(&mut Reader::new(&[6, 0, 0, 0, 0, 0, 0, 0, 0])).is_err());
         assert!(decode_partition(&mut Reader::new(&[2, 0, 0, 0, 0])).is_err());
+        assert_eq!(
+            decode_partition(&mut Reader::new(&[0, 2, 0, 0, 0])),
+            Err(DecodeError::NonZeroPadding { offset: 1 })
+        );
     }
 }
