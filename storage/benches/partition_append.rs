@@ -130,9 +130,9 @@ fn config() -> PartitionLogConfig {
 fn drive(storage: &mut UringStorage, log: &mut PartitionLog, block: bool) {
     let mut completions = Vec::new();
     if block {
-        storage.wait(&mut completions)
+        storage.wait(&mut completions);
     } else {
-        storage.poll(&mut completions)
+        storage.poll(&mut completions);
     }
     for completion in completions {
         log.on_io_done(storage, completion).expect("log I/O");

@@ -15,6 +15,7 @@
 //! [`PartitionLog::durable_next_offset`] reaches the `next_offset` that `flush` returned.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::ops::Bound::{Excluded, Unbounded};
 
 use bytes::Bytes;
 
@@ -264,7 +265,8 @@ impl PartitionLog {
             fault: None,
         };
         let slot = segment.entries.len() as u64;
-        let running_before = segment.entries.iter().map(|e| e.max_timestamp_us).max().unwrap_or(0);
+        let running_before = segment.time_running_max_us;
+        segment.time_running_max_us = running_before.max(meta.max_timestamp_us);
         segment.index.append(
             &offset_index_entry(&entry).encode(slot),
             &mut self.index_pool,
@@ -367,8 +369,9 @@ impl PartitionLog {
             return;
         }
         let in_flight_max = self.config.io_in_flight_max as usize;
-        let busy: Vec<u64> = self.busy.iter().copied().collect();
-        'segments: for base in busy {
+        let mut next_busy = self.busy.first().copied();
+        'segments: while let Some(base) = next_busy {
+            next_busy = self.busy.range((Excluded(base), Unbounded)).next().copied();
             let index = self.segment_position(base).expect("busy segment exists");
             for file in [SegmentFile::Log, SegmentFile::Index, SegmentFile::TimeIndex] {
                 loop {

@@ -91,6 +91,8 @@ pub(crate) struct Segment {
     pub(crate) index: FileWriter,
     pub(crate) time_index: FileWriter,
     pub(crate) sealed: bool,
+    /// Largest record timestamp in the segment so far: the next time-index entry's floor.
+    pub(crate) time_running_max_us: u64,
 }
 
 impl Segment {
@@ -123,7 +125,8 @@ impl Segment {
         let log_start = round_up(usize::try_from(log_end_bytes).expect("segment fits usize"));
         let log =
             FileWriter::new(files[0], TailPolicy::Pad, write_chunk_bytes, log_start as u64, &[]);
-        Self { base_offset, entries, log, index, time_index, sealed: false }
+        let time_running_max_us = entries.iter().map(|e| e.max_timestamp_us).max().unwrap_or(0);
+        Self { base_offset, entries, log, index, time_index, sealed: false, time_running_max_us }
     }
 
     pub(crate) fn file(&self, kind: SegmentFile) -> FileId {
@@ -189,7 +192,7 @@ impl Segment {
 
     /// Largest record timestamp of the valid entries (for retention by age).
     pub(crate) fn max_timestamp_us(&self) -> u64 {
-        self.entries.iter().map(|entry| entry.max_timestamp_us).max().unwrap_or(0)
+        self.time_running_max_us
     }
 
     pub(crate) fn check_invariants(&self) {
@@ -212,6 +215,8 @@ impl Segment {
             op = entry.op;
             running = entry.running_max_timestamp_us;
         }
+        let time_max = self.entries.iter().map(|entry| entry.max_timestamp_us).max();
+        assert_eq!(time_max.unwrap_or(0), self.time_running_max_us, "time index floor");
         assert!(self.log.end() >= position, "log writer behind the records");
         let index_bytes = (self.entries.len() * OFFSET_INDEX_ENTRY_SIZE) as u64;
         assert_eq!(self.index.end(), index_bytes, "offset index out of step");

@@ -87,7 +87,7 @@ impl Harness {
             self.log.append(&mut self.storage, op, meta, payload.clone()).unwrap();
             self.log.check_invariants();
             self.model.push((op, meta, payload));
-            if index % 7 == 0 {
+            if index.is_multiple_of(7) {
                 self.drive();
             }
         }
