@@ -1,6 +1,6 @@
 //! What a replica asks its driver to do, and what the driver reports back.
 
-use vireo_protocol::vsr::Message;
+use vireo_protocol::vsr::{Header, Message};
 use vireo_storage::superblock::VsrState;
 
 /// One effect in the replica's outbox. The driver executes actions in order; I/O actions
@@ -41,6 +41,12 @@ pub enum Action {
     SuperblockWrite {
         /// The new durable state.
         state: Box<VsrState>,
+    },
+    /// A committed op was applied (for observers: metrics, readiness, the simulator's
+    /// checkers). Nothing to execute.
+    Applied {
+        /// The applied prepare's header.
+        header: Header,
     },
     /// Write and sync a checkpoint snapshot into `area` (completes with
     /// [`IoDone::SnapshotWrite`]). The driver first makes the state machine's own files

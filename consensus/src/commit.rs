@@ -97,6 +97,7 @@ impl<S: StateMachine> Replica<S> {
         }
         self.commit_min = header.op;
         self.commit_min_checksum = header.checksum;
+        self.outbox.push(Action::Applied { header });
         // A client evicted between prepare and commit gets no reply (its retry is told
         // it was evicted); the op itself applied like any committed op.
         let record = header.client != 0
@@ -173,14 +174,9 @@ impl<S: StateMachine> Replica<S> {
         self.outbox.push(Action::SnapshotWrite { op: self.commit_min, area, snapshot });
     }
 
-    /// The snapshot format: `[client table length u32][client table][state machine]`.
+    /// The checkpoint snapshot at `commit_min` (see `snapshot.rs`).
     pub(crate) fn encode_snapshot(&self) -> Vec<u8> {
-        let table = self.client_table.encode();
-        let machine = self.state_machine.snapshot();
-        let mut out = Vec::with_capacity(4 + table.len() + machine.len());
-        out.extend_from_slice(&u32::try_from(table.len()).expect("bounded").to_le_bytes());
-        out.extend_from_slice(&table);
-        out.extend_from_slice(&machine);
-        out
+        let header = self.journal.header(self.commit_min);
+        crate::snapshot::encode(header, &self.client_table, &self.state_machine.snapshot())
     }
 }

@@ -283,7 +283,9 @@ mod tests {
         // The third replica never got it either: two denials, so at most one replica
         // (the faulty one) ever held it — it never committed, and is cut.
         let c = dvc(2, 1, &log[..4], "pppp", 2);
-        let Merge::Complete { op, .. } = merge(&[a.clone(), b.clone(), c], 3, 2, 4) else { panic!() };
+        let Merge::Complete { op, .. } = merge(&[a.clone(), b.clone(), c], 3, 2, 4) else {
+            panic!()
+        };
         assert_eq!(op, 4);
         // The third replica's copy is damaged too: nobody can vouch or deny — a stall
         // (safe, not live), never a cut.

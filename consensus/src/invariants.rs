@@ -19,13 +19,22 @@ impl<S: StateMachine> Replica<S> {
         );
         assert!(self.commit_min <= self.op, "commit_min {} > op {}", self.commit_min, self.op);
         assert!(self.checkpoint.op <= self.commit_min);
+        assert!(
+            self.op == self.commit_min
+                || self.journal.header(self.op).is_some()
+                || self.journal.faulty(self.op),
+            "replica {}: no header for head op {}",
+            self.config.replica,
+            self.op
+        );
         assert!(self.superblock.checkpoint.op <= self.checkpoint.op);
         assert!(self.superblock.view <= self.view);
         assert!(self.superblock.log_view <= self.superblock.view);
         assert!(
             self.op <= self.superblock.checkpoint.op + self.config.journal_slot_count
                 || self.checkpoint_writing.is_some(),
-            "head {} beyond the ring of checkpoint {}",
+            "replica {}: head {} beyond the ring of checkpoint {}",
+            self.config.replica,
             self.op,
             self.superblock.checkpoint.op
         );

@@ -57,6 +57,7 @@ pub mod prng;
 mod recovery;
 mod repair;
 mod replica;
+mod snapshot;
 pub mod state_machine;
 mod sync;
 mod tick;

@@ -225,10 +225,9 @@ impl<S: StateMachine> Replica<S> {
         }
         let held = self.journal.header(header.op).copied();
         if held.is_none_or(|held| held.checksum != header.checksum) {
-            if header.op <= self.op {
-                // The current primary's prepare supersedes ours at this op and above.
-                self.journal.remove_above(header.op - 1);
-            }
+            // The current primary's prepare fills a gap or replaces a leftover of an older
+            // view; entries above that do not chain onto it are repaired (never truncated
+            // here: they may be this primary's own, received out of order).
             self.install_header(header);
         }
         self.op = self.op.max(header.op);
@@ -361,13 +360,18 @@ impl<S: StateMachine> Replica<S> {
     /// The primary resends prepares that still lack a quorum.
     pub(crate) fn resend_pipeline_prepares(&mut self) {
         let quorum = self.config.quorum_replication();
-        let pending: Vec<_> = self
-            .pipeline
-            .prepares()
-            .iter()
-            .filter(|entry| entry.ok_count() < quorum)
-            .filter_map(|entry| entry.message.clone().map(|message| (message, entry.ok_from)))
-            .collect();
+        let pending: Vec<_> =
+            self.pipeline
+                .prepares()
+                .iter()
+                .filter(|entry| entry.ok_count() < quorum)
+                .filter_map(|entry| {
+                    let message = entry.message.clone().or_else(|| {
+                        self.cache_get(entry.header.op, entry.header.checksum).cloned()
+                    });
+                    message.map(|message| (message, entry.ok_from))
+                })
+                .collect();
         for (message, ok_from) in pending {
             for replica in 0..self.config.replica_count {
                 if replica != self.config.replica && ok_from & (1 << replica) == 0 {

@@ -87,14 +87,19 @@ impl<S: StateMachine> Replica<S> {
             });
         }
         let mut client_table = ClientTable::new(config.clients_max);
+        let mut checkpoint_header = None;
         if !recovered.snapshot.is_empty() {
-            let (table, machine) = decode_snapshot(&recovered.snapshot, &config)?;
-            client_table = table;
-            state_machine.restore(machine).map_err(|error| OpenError::Snapshot(error.reason))?;
+            let snapshot = crate::snapshot::decode(&recovered.snapshot, &config)?;
+            client_table = snapshot.client_table;
+            checkpoint_header = snapshot.checkpoint_header;
+            state_machine
+                .restore(snapshot.machine)
+                .map_err(|error| OpenError::Snapshot(error.reason))?;
         }
-        let certain = evidence == RestartEvidence::CompletedWritesKept
-            || state.clean_shutdown
-            || config.durability == Durability::Persisted;
+        let certain = !state.recovering_head
+            && (evidence == RestartEvidence::CompletedWritesKept
+                || state.clean_shutdown
+                || config.durability == Durability::Persisted);
         let mut replica = Self::new_inner(config, state_machine, state.clone(), seed);
         replica.client_table = client_table;
         replica.checkpoint_snapshot = recovered.snapshot;
@@ -104,6 +109,7 @@ impl<S: StateMachine> Replica<S> {
         let (journal, head) = Journal::recover(&recovered.decisions, state.checkpoint.op);
         replica.journal = journal;
         replica.op = head.max(replica.commit_min);
+        replica.install_checkpoint_header(checkpoint_header);
         replica.overlay_view_headers(&state);
         replica.timestamp_max = (replica.commit_min + 1..=replica.op)
             .filter_map(|op| replica.journal.header(op).map(|header| header.timestamp))
@@ -154,14 +160,8 @@ impl<S: StateMachine> Replica<S> {
             self.status = Status::Normal;
             self.log_view = self.view;
             self.head_trusted = true;
-            for op in self.commit_min + 1..=self.op {
-                let Some(header) = self.journal.header(op).copied() else { break };
-                self.pipeline.push_prepare(crate::pipeline::PipelineEntry {
-                    header,
-                    message: None,
-                    ok_from: 0,
-                });
-            }
+            // Every op it journaled was its own quorum's: all of them committed.
+            self.commit_max = self.commit_max.max(self.op);
             self.commit_message_timeout.start();
             self.prepare_timeout.start();
         } else if self.fresh() {
@@ -219,28 +219,24 @@ impl<S: StateMachine> Replica<S> {
         }
     }
 
+    /// Puts the checkpoint op's header back in the index (its body is not needed: the op
+    /// is applied), so the log can be described from the checkpoint on.
+    pub(crate) fn install_checkpoint_header(&mut self, header: Option<Header>) {
+        let Some(header) = header else { return };
+        assert_eq!(header.op, self.commit_min, "the snapshot's header is its checkpoint op's");
+        assert_eq!(
+            header.checksum, self.commit_min_checksum,
+            "the snapshot's header anchors the chain"
+        );
+        if self.journal.header(header.op).is_none() {
+            self.install_header(header);
+        }
+    }
+
     /// Forgets headers above `op` (and the cached chain with them).
     pub(crate) fn journal_remove_above(&mut self, op: u64) {
         self.journal.remove_above(op);
         self.synced_op = self.synced_op.min(op);
         self.chain_low = None;
     }
-}
-
-/// Splits a checkpoint snapshot into the client table and the state machine's bytes.
-pub(crate) fn decode_snapshot<'a>(
-    snapshot: &'a [u8],
-    config: &ReplicaConfig,
-) -> Result<(ClientTable, &'a [u8]), OpenError> {
-    let length = snapshot.get(..4).ok_or(OpenError::Snapshot("truncated"))?;
-    let length = u32::from_le_bytes(length.try_into().expect("4 bytes")) as usize;
-    let table_bytes =
-        snapshot.get(4..4 + length).ok_or(OpenError::Snapshot("truncated client table"))?;
-    let (table, used) =
-        ClientTable::decode(table_bytes, config.clients_max, config.message_size_max)
-            .map_err(|_| OpenError::Snapshot("malformed client table"))?;
-    if used != length {
-        return Err(OpenError::Snapshot("client table length"));
-    }
-    Ok((table, &snapshot[4 + length..]))
 }

@@ -20,7 +20,7 @@ impl<S: StateMachine> Replica<S> {
     /// The repair timeout: ask for the next missing header range and the oldest missing
     /// prepares.
     pub(crate) fn repair(&mut self) {
-        if self.status != Status::Normal || self.sync.is_some() {
+        if self.status != Status::Normal || self.sync.is_some() || self.config.replica_count == 1 {
             return;
         }
         // Catch up to the primary's commit point when we lack its head entirely.
@@ -169,7 +169,9 @@ impl<S: StateMachine> Replica<S> {
                 return;
             }
         } else if self.commit_max_checksum == Some((header.op, header.checksum))
+            && !self.is_primary()
             && header.op > self.op
+            && header.op <= ring_max
         {
             // The head the current primary vouched for in its heartbeat.
             self.install_header(header);

@@ -496,6 +496,7 @@ impl<S: StateMachine> Replica<S> {
         state.synced_op = self.synced_op;
         state.checkpoint = self.checkpoint;
         state.clean_shutdown = false;
+        state.recovering_head = self.status == Status::RecoveringHead;
         state.view_headers = self.view_headers();
         self.superblock_writing = Some(state.clone());
         self.outbox.push(Action::SuperblockWrite { state: Box::new(state) });

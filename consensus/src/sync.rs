@@ -10,7 +10,6 @@
 use vireo_protocol::vsr::{Command, HEADER_SIZE, Header, Message, checksum};
 
 use crate::action::Action;
-use crate::recovery::decode_snapshot;
 use crate::replica::{Replica, Status};
 use crate::state_machine::StateMachine;
 
@@ -33,8 +32,12 @@ pub struct SyncTarget {
 }
 
 /// State transfer in progress.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncState {
+    /// The replica that serves the chunks.
+    pub source: u8,
+    /// A view whose start_view was too far ahead to install: asked for again after.
+    pub view: Option<u32>,
     /// Unknown until the first chunk names it.
     pub target: Option<SyncTarget>,
 }
@@ -46,17 +49,23 @@ impl<S: StateMachine> Replica<S> {
 
     /// Starts a state transfer if a peer's head shows our next op left its ring.
     pub(crate) fn maybe_start_sync(&mut self, peer_op: u64) {
-        if self.sync.is_some()
-            || self.status != Status::Normal
-            || self.is_primary()
-            || self.checkpoint_writing.is_some()
-        {
+        if self.status != Status::Normal || self.is_primary() {
             return;
         }
         if peer_op < self.commit_min + 1 + self.config.journal_slot_count {
             return;
         }
-        self.sync = Some(SyncState::default());
+        let primary = self.primary();
+        self.start_sync(primary, None);
+    }
+
+    /// Fetches `source`'s checkpoint; then, if given, asks for `view`'s start_view again.
+    pub(crate) fn start_sync(&mut self, source: u8, view: Option<u32>) {
+        if self.sync.is_some() || self.checkpoint_writing.is_some() || source == self.config.replica
+        {
+            return;
+        }
+        self.sync = Some(SyncState { source, view, target: None });
         self.sync_timeout.start();
         self.request_sync_chunks();
     }
@@ -73,15 +82,12 @@ impl<S: StateMachine> Replica<S> {
                     .collect(),
             ),
         };
-        let primary = self.primary();
-        if primary == self.config.replica {
-            return;
-        }
+        let source = sync.source;
         for index in missing {
             let mut header = self.header(Command::RequestSyncChunk);
             header.checkpoint_op = checkpoint_op;
             header.op = index;
-            self.send_header(primary, header);
+            self.send_header(source, header);
         }
     }
 
@@ -110,6 +116,10 @@ impl<S: StateMachine> Replica<S> {
     pub(crate) fn on_sync_chunk(&mut self, message: &Message) {
         let header = *message.header();
         let chunk_size = self.chunk_size() as u64;
+        if self.is_primary() {
+            self.sync = None;
+            return;
+        }
         let Some(sync) = &mut self.sync else { return };
         if header.checkpoint_op <= self.commit_min
             || header.commit == 0
@@ -145,21 +155,32 @@ impl<S: StateMachine> Replica<S> {
     fn install_sync(&mut self, target: SyncTarget) {
         let snapshot: Vec<u8> = target.chunks.into_iter().flatten().flatten().collect();
         if snapshot.len() as u64 != target.size || checksum(&snapshot) != target.snapshot_checksum {
-            self.sync = Some(super::sync::SyncState::default()); // Start over.
+            if let Some(sync) = &mut self.sync {
+                sync.target = None; // Start over.
+            }
             return;
         }
-        let Ok((table, machine)) = decode_snapshot(&snapshot, &self.config) else {
+        let view = self.sync.as_ref().and_then(|sync| sync.view);
+        let Ok(decoded) = crate::snapshot::decode(&snapshot, &self.config) else {
             panic!(
                 "a checkpoint snapshot with a valid checksum does not decode (version mismatch?)"
             );
         };
-        self.state_machine.restore(machine).expect("a verified checkpoint snapshot restores");
-        self.client_table = table;
+        self.state_machine
+            .restore(decoded.machine)
+            .expect("a verified checkpoint snapshot restores");
+        self.client_table = decoded.client_table;
+        let checkpoint_header = decoded.checkpoint_header;
         self.commit_min = target.op;
         self.commit_min_checksum = target.prepare_checksum;
         self.commit_max = self.commit_max.max(target.op);
-        self.journal_remove_above(0);
-        self.op = target.op;
+        // Entries above the checkpoint stay: some may have been acknowledged, and the
+        // chain check decides later whether they extend the checkpoint.
+        self.journal.remove_through(target.op);
+        self.chain_low = None;
+        self.synced_op = self.synced_op.max(target.op);
+        self.op = self.op.max(target.op);
+        self.install_checkpoint_header(checkpoint_header);
         self.head_trusted = false;
         self.commit_max_checksum = None;
         self.cache.clear();
@@ -172,5 +193,8 @@ impl<S: StateMachine> Replica<S> {
         self.checkpoint_writing = Some((target.op, target.prepare_checksum));
         self.checkpoint_snapshot_pending = snapshot.clone();
         self.outbox.push(Action::SnapshotWrite { op: target.op, area, snapshot });
+        if let Some(view) = view {
+            self.request_start_view(view);
+        }
     }
 }

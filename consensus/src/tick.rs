@@ -38,13 +38,19 @@ impl<S: StateMachine> Replica<S> {
         if self.normal_heartbeat_timeout.fired() {
             self.normal_heartbeat_timeout.start_jittered(&mut self.prng);
             if self.status == Status::Normal && !self.is_primary() {
-                self.vote_start_view_change(self.view + 1);
+                let proposed =
+                    self.start_view_change_votes.keys().next_back().copied().unwrap_or(0);
+                self.vote_start_view_change(proposed.max(self.view + 1));
             }
         }
         if self.view_change_status_timeout.fired() {
             self.view_change_status_timeout.start_jittered(&mut self.prng);
             if self.status == Status::ViewChange {
-                self.vote_start_view_change(self.view + 1);
+                // Join the highest view others already propose, so replicas that fell
+                // behind in different views converge on one instead of each voting alone.
+                let proposed =
+                    self.start_view_change_votes.keys().next_back().copied().unwrap_or(0);
+                self.vote_start_view_change(proposed.max(self.view + 1));
             }
         }
         if self.view_change_message_timeout.fired() {

@@ -52,6 +52,10 @@ impl<S: StateMachine> Replica<S> {
         self.view = view;
         self.status = Status::ViewChange;
         self.head_trusted = false;
+        self.commit_max_checksum = None;
+        // A state transfer aims at the old view's primary: the new view decides anew.
+        self.sync = None;
+        self.sync_timeout.stop();
         self.pipeline.clear();
         self.do_view_change_from.clear();
         self.start_view_change_votes.retain(|&voted, _| voted > view);
@@ -206,6 +210,7 @@ impl<S: StateMachine> Replica<S> {
     /// Common to the new primary and backups installing a view.
     fn enter_normal(&mut self) {
         self.status = Status::Normal;
+        self.commit_max_checksum = None;
         self.log_view = self.view;
         self.pipeline.clear();
         self.do_view_change_from.clear();
@@ -277,6 +282,11 @@ impl<S: StateMachine> Replica<S> {
         if header.op < self.commit_min {
             return;
         }
+        if header.op > self.superblock.checkpoint.op + self.config.journal_slot_count {
+            // Too far ahead for our ring: fetch a checkpoint first, then this view.
+            self.start_sync(header.replica, Some(header.view));
+            return;
+        }
         let recovering = self.status == Status::RecoveringHead;
         self.view = header.view;
         for held in &headers {
@@ -328,6 +338,9 @@ impl<S: StateMachine> Replica<S> {
 /// The start_view's headers: ascending, ending at the head, chained where consecutive.
 fn start_view_headers(body: &HeadersBody, op: u64) -> Option<Vec<Header>> {
     let headers: Vec<Header> = body.headers.iter().copied().collect::<Option<Vec<_>>>()?;
+    if op == 0 && headers.is_empty() {
+        return Some(headers); // A cluster that has prepared nothing yet.
+    }
     if headers.last()?.op != op {
         return None;
     }

@@ -65,10 +65,18 @@ pub type Outgoing = (u8, Message);
 impl SimClient {
     /// A client with a random id and clock skew.
     #[must_use]
-    pub fn new(seed: u64, cluster: u128, replica_count: u8, requests_max: u64, timeout_ticks: u64, skew_max_us: u64) -> Self {
+    pub fn new(
+        seed: u64,
+        cluster: u128,
+        replica_count: u8,
+        requests_max: u64,
+        timeout_ticks: u64,
+        skew_max_us: u64,
+    ) -> Self {
         let mut prng = Prng::new(seed);
         let id = prng.nonce();
-        let skew = i64::try_from(prng.below(skew_max_us.max(1))).expect("small") - i64::try_from(skew_max_us / 2).expect("small");
+        let skew = i64::try_from(prng.below(skew_max_us.max(1))).expect("small")
+            - i64::try_from(skew_max_us / 2).expect("small");
         let target = u8::try_from(prng.below(u64::from(replica_count))).expect("small");
         Self {
             id,
@@ -102,7 +110,8 @@ impl SimClient {
                 in_flight.sent_tick = tick;
                 let message = in_flight.message.clone();
                 self.stats.retries += 1;
-                self.target = u8::try_from(self.prng.below(u64::from(self.replica_count))).expect("small");
+                self.target =
+                    u8::try_from(self.prng.below(u64::from(self.replica_count))).expect("small");
                 return Some((self.target, message));
             }
             return None;
@@ -180,7 +189,8 @@ impl SimClient {
                 self.in_flight = None;
                 self.done += 1;
                 self.stats.replies += 1;
-                self.target = u8::try_from(header.view % u32::from(self.replica_count)).expect("small");
+                self.target =
+                    u8::try_from(header.view % u32::from(self.replica_count)).expect("small");
                 true
             }
             Command::Eviction if header.client == self.id => {

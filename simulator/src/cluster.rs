@@ -4,14 +4,14 @@
 use std::collections::BTreeSet;
 
 use vireo_consensus::prng::Prng;
-use vireo_consensus::{root_checksum, Replica, ReplicaConfig, RestartEvidence, Status, Timeouts};
+use vireo_consensus::{Replica, ReplicaConfig, RestartEvidence, Status, Timeouts, root_checksum};
 use vireo_protocol::vsr::Command;
 use vireo_storage::journal::JournalLayout;
 
 use crate::checker::{CheckpointChecker, CommitChecker, ReplyChecker, ViewChecker, Violation};
 use crate::client::SimClient;
 use crate::network::Network;
-use crate::node::{Outputs, SimNode, StartError, JOURNAL_FILE};
+use crate::node::{JOURNAL_FILE, Outputs, SimNode, StartError};
 use crate::options::Options;
 use crate::sim_storage::{FaultAtlas, SimStorage};
 use crate::summary::{Failure, Summary};
@@ -98,12 +98,26 @@ impl Cluster {
         let faultable = if n == 1 { 0 } else { quorum_replication - 1 };
         let mut nodes = Vec::new();
         for replica in 0..n {
-            let mut storage = SimStorage::new(seed ^ 0x5707_a6e0 ^ u64::from(replica) << 40, options.storage.clone());
+            let mut storage = SimStorage::new(
+                seed ^ 0x5707_a6e0 ^ u64::from(replica) << 40,
+                options.storage.clone(),
+            );
             let allowed: BTreeSet<usize> = (0..chunks)
-                .filter(|&chunk| (0..faultable).any(|k| (chunk + k) % usize::from(n) == usize::from(replica)))
+                .filter(|&chunk| {
+                    (0..faultable).any(|k| (chunk + k) % usize::from(n) == usize::from(replica))
+                })
                 .collect();
-            storage.set_atlas(Some(FaultAtlas { journal_file: JOURNAL_FILE.to_owned(), layout, chunks: allowed }));
-            let mut node = SimNode::new(replica, config_for(&options, replica), storage, seed ^ u64::from(replica) << 48);
+            storage.set_atlas(Some(FaultAtlas {
+                journal_file: JOURNAL_FILE.to_owned(),
+                layout,
+                chunks: allowed,
+            }));
+            let mut node = SimNode::new(
+                replica,
+                config_for(&options, replica),
+                storage,
+                seed ^ u64::from(replica) << 48,
+            );
             node.format();
             nodes.push(node);
         }
@@ -153,7 +167,9 @@ impl Cluster {
                 let commit_min = self.nodes[index].replica.as_ref().expect("started").commit_min();
                 self.commits.on_replica_reset(replica, commit_min);
                 self.syncs_seen[index] = 0;
-                self.trace(|| format!("replica {replica} started ({evidence:?}) commit_min={commit_min}"));
+                self.trace(|| {
+                    format!("replica {replica} started ({evidence:?}) commit_min={commit_min}")
+                });
                 if let Err(violation) = self.route(replica, outputs) {
                     self.summary.failure.get_or_insert(Failure::Correctness(violation));
                 }
@@ -162,7 +178,9 @@ impl Cluster {
                 // Every superblock copy destroyed is beyond the fault model: a bug.
                 panic!("replica {replica} cannot recover its data file: {error}");
             }
-            Err(StartError::Open(error)) => panic!("replica {replica} refused its data file: {error}"),
+            Err(StartError::Open(error)) => {
+                panic!("replica {replica} refused its data file: {error}")
+            }
         }
     }
 
@@ -184,7 +202,10 @@ impl Cluster {
         for (to, message) in outputs.sends {
             if self.log == Log::Full {
                 let h = message.header();
-                println!("{:>7} {from} -> {to} {:?} view={} op={} commit={}", self.tick, h.command, h.view, h.op, h.commit);
+                println!(
+                    "{:>7} {from} -> {to} {:?} view={} op={} commit={}",
+                    self.tick, h.command, h.view, h.op, h.commit
+                );
             }
             self.network.send(usize::from(from), usize::from(to), message);
         }
@@ -254,7 +275,10 @@ impl Cluster {
                 replica.status() == Status::Normal
                     && replica.commit_min() == commit_max
                     && (replica.commit_min() + 1..=replica.op()).all(|op| {
-                        replica.journal().header(op).is_some_and(|h| replica.journal().has_prepare(op, h.checksum))
+                        replica
+                            .journal()
+                            .header(op)
+                            .is_some_and(|h| replica.journal().has_prepare(op, h.checksum))
                     })
             })
         })
@@ -263,7 +287,8 @@ impl Cluster {
     /// A stall is justified when no view-change quorum of replicas can vote (they lost
     /// unsynced state in a correlated power loss and no primary survives to vouch).
     fn stall_justification(&self) -> Option<String> {
-        let replicas: Vec<&Replica<_>> = self.nodes.iter().filter_map(|node| node.replica.as_ref()).collect();
+        let replicas: Vec<&Replica<_>> =
+            self.nodes.iter().filter_map(|node| node.replica.as_ref()).collect();
         let config = config_for(&self.options, 0);
         let recovering = replicas.iter().filter(|r| r.status() == Status::RecoveringHead).count();
         let voters = replicas.len() - recovering;
@@ -274,6 +299,15 @@ impl Cluster {
                  acknowledged writes may be lost, so the cluster stalls by design",
                 replicas.len()
             ));
+        }
+        // An op the primary's log needs that no replica holds intact: lost beyond the
+        // fault model's guarantees (power losses stacked on disk faults). Safe, not live.
+        let primary = replicas.iter().filter(|r| r.is_primary()).max_by_key(|r| r.view())?;
+        for op in primary.commit_min() + 1..=primary.op() {
+            let Some(header) = primary.journal().header(op) else { continue };
+            if !replicas.iter().any(|r| r.journal().has_prepare(op, header.checksum)) {
+                return Some(format!("op {op} is intact on no replica: the stall is justified"));
+            }
         }
         None
     }
@@ -354,7 +388,10 @@ impl Cluster {
     fn inject_node_faults(&mut self) {
         let options = self.options.node.clone();
         let n = self.nodes.len();
-        if options.cluster_power_loss && !self.cluster_power_loss_done && self.tick >= self.options.ticks_safety / 2 {
+        if options.cluster_power_loss
+            && !self.cluster_power_loss_done
+            && self.tick >= self.options.ticks_safety / 2
+        {
             self.cluster_power_loss_done = true;
             self.cluster_power_loss_tick = self.tick;
             self.summary.node_faults.cluster_power_losses += 1;
@@ -371,10 +408,11 @@ impl Cluster {
             if running && !self.nodes[index].paused {
                 if self.roll(options.crash_probability) {
                     let power_loss = self.roll(options.power_loss_fraction);
-                    // Keep most crashes survivable: a power loss only while no other
-                    // replica is down (the contract: no correlated loss of a quorum).
-                    let others_down = self.nodes.iter().filter(|node| node.replica.is_none()).count();
-                    self.crash_node(index, power_loss && others_down == 0);
+                    // The contract excludes correlated loss of unsynced state: a power
+                    // loss only while every other replica is up and fully repaired.
+                    let others_healthy =
+                        (0..n).filter(|&other| other != index).all(|other| self.healthy(other));
+                    self.crash_node(index, power_loss && others_healthy);
                 } else if self.roll(options.pause_probability) {
                     self.nodes[index].paused = true;
                     self.summary.node_faults.pauses += 1;
@@ -389,6 +427,21 @@ impl Cluster {
                 self.start_node(u8::try_from(index).expect("small"), evidence);
             }
         }
+    }
+
+    /// Up, normal, and holding every op between its commit and its head intact.
+    fn healthy(&self, index: usize) -> bool {
+        let node = &self.nodes[index];
+        node.up()
+            && node.replica.as_ref().is_some_and(|replica| {
+                replica.status() == Status::Normal
+                    && (replica.commit_min() + 1..=replica.op()).all(|op| {
+                        replica
+                            .journal()
+                            .header(op)
+                            .is_some_and(|h| replica.journal().has_prepare(op, h.checksum))
+                    })
+            })
     }
 
     fn crash_node(&mut self, index: usize, power_loss: bool) {

@@ -14,10 +14,13 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use vireo_consensus::Durability;
 use vireo_simulator::cluster::{Cluster, Log, Outcome};
-use vireo_simulator::options::{parse_seed, Options};
+use vireo_simulator::options::{Options, parse_seed};
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "vireo-sim", about = "Deterministic simulator: fuzzes Vireo's consensus and storage from a seed")]
+#[command(
+    name = "vireo-sim",
+    about = "Deterministic simulator: fuzzes Vireo's consensus and storage from a seed"
+)]
 struct Args {
     /// Run this seed (a u64, or a 40-hex commit id).
     #[arg(long, value_parser = parse_seed)]
@@ -66,13 +69,20 @@ thread_local! {
 
 fn install_panic_hook(quiet: bool) {
     panic::set_hook(Box::new(move |info| {
-        let message = info.payload().downcast_ref::<&str>().map(|s| (*s).to_owned())
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "panic".to_owned());
-        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let location =
+            info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
         let text = format!("{message} at {location}");
         if !quiet {
             eprintln!("panicked: {text}");
+            if std::env::var_os("RUST_BACKTRACE").is_some() {
+                eprintln!("{}", std::backtrace::Backtrace::force_capture());
+            }
         }
         PANIC.with(|cell| *cell.borrow_mut() = Some(text));
     }));
@@ -93,7 +103,9 @@ fn options_for(seed: u64, args: &Args) -> Result<Options, String> {
         options.durability = match durability.as_str() {
             "replicated" => Durability::Replicated,
             "persisted" => Durability::Persisted,
-            other => return Err(format!("--durability must be replicated or persisted, got {other:?}")),
+            other => {
+                return Err(format!("--durability must be replicated or persisted, got {other:?}"));
+            }
         };
     }
     if let Some(ticks) = args.ticks {
@@ -125,11 +137,15 @@ fn run_seed(options: Options, log: Log) -> RunResult {
         (outcome, cluster.summary.describe(), cluster.summary.ops_committed)
     }));
     match outcome {
-        Ok((Outcome::Passed, summary, ops)) => RunResult { code: 0, kind: "passed", detail: String::new(), summary, ops },
+        Ok((Outcome::Passed, summary, ops)) => {
+            RunResult { code: 0, kind: "passed", detail: String::new(), summary, ops }
+        }
         Ok((Outcome::StalledJustified(reason), summary, ops)) => {
             RunResult { code: 0, kind: "stalled (justified)", detail: reason, summary, ops }
         }
-        Ok((Outcome::Liveness(detail), summary, ops)) => RunResult { code: 128, kind: "liveness", detail, summary, ops },
+        Ok((Outcome::Liveness(detail), summary, ops)) => {
+            RunResult { code: 128, kind: "liveness", detail, summary, ops }
+        }
         Ok((Outcome::Correctness(violation), summary, ops)) => RunResult {
             code: 129,
             kind: "correctness",
@@ -191,7 +207,10 @@ fn single(seed: u64, args: &Args) -> ExitCode {
     if args.check_determinism {
         let again = run_seed(options, Log::Quiet);
         if again.summary != result.summary || again.code != result.code {
-            println!("NONDETERMINISTIC: two runs of seed {seed} differ\nfirst:\n{}\nsecond:\n{}", result.summary, again.summary);
+            println!(
+                "NONDETERMINISTIC: two runs of seed {seed} differ\nfirst:\n{}\nsecond:\n{}",
+                result.summary, again.summary
+            );
             return ExitCode::from(129);
         }
         println!("determinism: two runs identical");
@@ -209,7 +228,10 @@ fn single(seed: u64, args: &Args) -> ExitCode {
 
 fn swarm(args: &Args) -> ExitCode {
     install_panic_hook(true);
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let count = args.seeds.unwrap_or(u64::MAX);
     let deadline = args.minutes.map(|m| Instant::now() + Duration::from_secs_f64(m * 60.0));
     let next = Arc::new(AtomicU64::new(0));
@@ -220,21 +242,28 @@ fn swarm(args: &Args) -> ExitCode {
     let first = base.next_u64();
     let workers: Vec<_> = (0..jobs)
         .map(|_| {
-            let (next, failures, ops, args) = (next.clone(), failures.clone(), ops.clone(), args.clone());
-            std::thread::spawn(move || loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= count || deadline.is_some_and(|d| Instant::now() >= d) {
-                    return;
-                }
-                let seed = first.wrapping_add(index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-                let Ok(options) = options_for(seed, &args) else { return };
-                let replay = replay_command(seed, &args);
-                let result = run_seed(options, Log::Quiet);
-                ops.fetch_add(result.ops, Ordering::Relaxed);
-                if result.code != 0 {
-                    let line = format!("seed {seed}: {} ({}) — replay: {replay}", result.kind, result.detail.lines().next().unwrap_or(""));
-                    eprintln!("FAIL {line}");
-                    failures.lock().expect("not poisoned").push((result.code, line));
+            let (next, failures, ops, args) =
+                (next.clone(), failures.clone(), ops.clone(), args.clone());
+            std::thread::spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= count || deadline.is_some_and(|d| Instant::now() >= d) {
+                        return;
+                    }
+                    let seed = first.wrapping_add(index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                    let Ok(options) = options_for(seed, &args) else { return };
+                    let replay = replay_command(seed, &args);
+                    let result = run_seed(options, Log::Quiet);
+                    ops.fetch_add(result.ops, Ordering::Relaxed);
+                    if result.code != 0 {
+                        let line = format!(
+                            "seed {seed}: {} ({}) — replay: {replay}",
+                            result.kind,
+                            result.detail.lines().next().unwrap_or("")
+                        );
+                        eprintln!("FAIL {line}");
+                        failures.lock().expect("not poisoned").push((result.code, line));
+                    }
                 }
             })
         })

@@ -131,7 +131,11 @@ impl Network {
         for _ in 0..copies {
             let delay = self.delay();
             self.sequence += 1;
-            let packet = Packet { due_tick: self.now_tick + delay, sequence: self.sequence, message: message.clone() };
+            let packet = Packet {
+                due_tick: self.now_tick + delay,
+                sequence: self.sequence,
+                message: message.clone(),
+            };
             let capacity = self.options.link_capacity;
             let link = self.links.entry((from, to)).or_default();
             if link.len() >= capacity {
@@ -188,7 +192,8 @@ impl Network {
             return;
         }
         if let Some(partition) = &self.partition {
-            let old_enough = self.now_tick >= partition.since_tick + self.options.partition_ticks_min;
+            let old_enough =
+                self.now_tick >= partition.since_tick + self.options.partition_ticks_min;
             if old_enough && self.roll(self.options.unpartition_probability) {
                 self.partition = None;
             }

@@ -74,7 +74,11 @@ impl SimNode {
     }
 
     fn layout(&self) -> JournalLayout {
-        JournalLayout::new(self.config.journal_slot_count, self.config.message_size_max, self.config.snapshot_size_max)
+        JournalLayout::new(
+            self.config.journal_slot_count,
+            self.config.message_size_max,
+            self.config.snapshot_size_max,
+        )
     }
 
     /// Formats the disk (first boot).
@@ -88,13 +92,20 @@ impl SimNode {
     /// Starts the process: recovers the journal and opens the replica.
     pub fn start(&mut self, evidence: RestartEvidence) -> Result<Outputs, StartError> {
         assert!(self.replica.is_none());
-        let file: FileId = self.storage.open(JOURNAL_FILE, OpenMode::Existing).expect("journal exists");
+        let file: FileId =
+            self.storage.open(JOURNAL_FILE, OpenMode::Existing).expect("journal exists");
         let mut store = JournalStore::new(self.layout(), file, self.config.message_size_max, 0);
         let recovered = store.recover(&mut self.storage).map_err(StartError::Recovery)?;
         self.boots += 1;
         let seed = self.seed.wrapping_add(self.boots);
-        let replica = Replica::open(self.config.clone(), SimStateMachine::default(), recovered, evidence, seed)
-            .map_err(StartError::Open)?;
+        let replica = Replica::open(
+            self.config.clone(),
+            SimStateMachine::default(),
+            recovered,
+            evidence,
+            seed,
+        )
+        .map_err(StartError::Open)?;
         self.store = Some(store);
         self.replica = Some(replica);
         self.paused = false;
@@ -119,7 +130,12 @@ impl SimNode {
     pub fn input(&mut self, input: impl FnOnce(&mut Replica<SimStateMachine>)) -> Outputs {
         let Some(replica) = &mut self.replica else { return Outputs::default() };
         input(replica);
-        self.run()
+        replica.check_invariants();
+        let outputs = self.run();
+        if let Some(replica) = &self.replica {
+            replica.check_invariants();
+        }
+        outputs
     }
 
     /// Delivers due disk completions.
@@ -134,7 +150,9 @@ impl SimNode {
     /// Executes actions and completions until neither produces more.
     fn run(&mut self) -> Outputs {
         let mut outputs = Outputs::default();
-        let (Some(replica), Some(store)) = (&mut self.replica, &mut self.store) else { return outputs };
+        let (Some(replica), Some(store)) = (&mut self.replica, &mut self.store) else {
+            return outputs;
+        };
         for _ in 0..ROUNDS_MAX {
             let actions: Vec<Action> = replica.drain_actions().collect();
             for action in actions {
@@ -142,11 +160,19 @@ impl SimNode {
                     Action::Send { replica, message } => outputs.sends.push((replica, message)),
                     Action::Reply { message } => outputs.replies.push(message),
                     Action::Applied { header } => outputs.applied.push(header),
-                    Action::JournalWrite { message } => store.write_prepare(&mut self.storage, &message),
-                    Action::JournalRead { op, checksum } => store.read_prepare(&mut self.storage, op, checksum),
+                    Action::JournalWrite { message } => {
+                        store.write_prepare(&mut self.storage, &message)
+                    }
+                    Action::JournalRead { op, checksum } => {
+                        store.read_prepare(&mut self.storage, op, checksum)
+                    }
                     Action::JournalSync { op } => store.sync(&mut self.storage, op),
-                    Action::SuperblockWrite { state } => store.write_superblock(&mut self.storage, &state),
-                    Action::SnapshotWrite { area, snapshot, .. } => store.write_snapshot(&mut self.storage, area, &snapshot),
+                    Action::SuperblockWrite { state } => {
+                        store.write_superblock(&mut self.storage, &state)
+                    }
+                    Action::SnapshotWrite { area, snapshot, .. } => {
+                        store.write_snapshot(&mut self.storage, area, &snapshot)
+                    }
                 }
             }
             let mut completions = Vec::new();
@@ -171,9 +197,13 @@ impl SimNode {
 fn io_done(event: JournalEvent) -> IoDone {
     match event {
         JournalEvent::PrepareWritten { op, checksum } => IoDone::JournalWrite { op, checksum },
-        JournalEvent::PrepareRead { op, checksum, message } => IoDone::JournalRead { op, checksum, message },
+        JournalEvent::PrepareRead { op, checksum, message } => {
+            IoDone::JournalRead { op, checksum, message }
+        }
         JournalEvent::Synced { op } => IoDone::JournalSync { op },
         JournalEvent::SuperblockWritten { sequence } => IoDone::SuperblockWrite { sequence },
-        JournalEvent::SnapshotWritten { area, size, checksum } => IoDone::SnapshotWrite { area, size, checksum },
+        JournalEvent::SnapshotWritten { area, size, checksum } => {
+            IoDone::SnapshotWrite { area, size, checksum }
+        }
     }
 }

@@ -4,8 +4,8 @@
 //! runs have no packet loss and many crashes, others the reverse — so rare combinations
 //! get exercised. Zero is always a possible value.
 
-use vireo_consensus::prng::Prng;
 use vireo_consensus::Durability;
+use vireo_consensus::prng::Prng;
 
 /// Network fault knobs.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,7 +115,8 @@ impl Options {
     #[must_use]
     pub fn from_seed(seed: u64) -> Self {
         let mut prng = Prng::new(seed ^ 0x0b7e_0b7e_5eed);
-        let replica_count = [1, 2, 3, 3, 3, 3, 4, 5, 5, 6][usize::try_from(prng.below(10)).expect("small")];
+        let replica_count =
+            [1, 2, 3, 3, 3, 3, 4, 5, 5, 6][usize::try_from(prng.below(10)).expect("small")];
         let pipeline_max = 1 + usize::try_from(prng.below(6)).expect("small");
         let checkpoint_interval_ops = 8 + prng.below(24);
         let journal_slot_count = checkpoint_interval_ops + 2 * pipeline_max as u64 + prng.below(16);
@@ -125,7 +126,11 @@ impl Options {
             seed,
             replica_count,
             client_count,
-            durability: if prng.below(3) == 0 { Durability::Persisted } else { Durability::Replicated },
+            durability: if prng.below(3) == 0 {
+                Durability::Persisted
+            } else {
+                Durability::Replicated
+            },
             journal_slot_count,
             pipeline_max,
             checkpoint_interval_ops,
@@ -227,7 +232,8 @@ pub fn parse_seed(text: &str) -> Result<u64, String> {
     if text.len() == 40 && text.chars().all(|c| c.is_ascii_hexdigit()) {
         return u64::from_str_radix(&text[..16], 16).map_err(|e| e.to_string());
     }
-    text.parse::<u64>().map_err(|_| format!("seed must be a u64 or a 40-hex commit id, got {text:?}"))
+    text.parse::<u64>()
+        .map_err(|_| format!("seed must be a u64 or a 40-hex commit id, got {text:?}"))
 }
 
 #[cfg(test)]
@@ -244,7 +250,10 @@ mod tests {
         }
         assert_ne!(Options::from_seed(1), Options::from_seed(2));
         assert_eq!(parse_seed("42"), Ok(42));
-        assert_eq!(parse_seed("0123456789abcdef0123456789abcdef01234567"), Ok(0x0123_4567_89ab_cdef));
+        assert_eq!(
+            parse_seed("0123456789abcdef0123456789abcdef01234567"),
+            Ok(0x0123_4567_89ab_cdef)
+        );
         assert!(parse_seed("x").is_err());
     }
 }

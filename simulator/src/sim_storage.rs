@@ -18,11 +18,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use vireo_consensus::prng::Prng;
-use vireo_storage::journal::layout::HEADERS_PER_SECTOR;
 use vireo_storage::journal::JournalLayout;
+use vireo_storage::journal::layout::HEADERS_PER_SECTOR;
 use vireo_storage::{
-    validate_alignment, validate_name, AlignedBuffer, Completion, FileId, IoDone, IoError, IoRequest, IoToken,
-    OpenMode, Storage, StorageError, SECTOR_SIZE,
+    AlignedBuffer, Completion, FileId, IoDone, IoError, IoRequest, IoToken, OpenMode, SECTOR_SIZE,
+    Storage, StorageError, validate_alignment, validate_name,
 };
 
 use crate::options::StorageOptions;
@@ -169,7 +169,9 @@ impl SimStorage {
     }
 
     fn roll(&mut self, probability: f64) -> bool {
-        self.faults_enabled && probability > 0.0 && (self.prng.below(1_000_000) as f64) < probability * 1e6
+        self.faults_enabled
+            && probability > 0.0
+            && (self.prng.below(1_000_000) as f64) < probability * 1e6
     }
 
     fn latency(&mut self, (low, high): (u64, u64)) -> u64 {
@@ -201,7 +203,10 @@ impl SimStorage {
                     let start = usize::try_from(sector).expect("fits") * SECTOR_SIZE;
                     let end = start + SECTOR_SIZE;
                     if end <= file.current.len() {
-                        let old = file.durable.get(start..end).map_or_else(|| vec![0; SECTOR_SIZE], <[u8]>::to_vec);
+                        let old = file
+                            .durable
+                            .get(start..end)
+                            .map_or_else(|| vec![0; SECTOR_SIZE], <[u8]>::to_vec);
                         file.current[start..end].copy_from_slice(&old);
                         self.faults.lost_sectors += 1;
                     }
@@ -214,8 +219,12 @@ impl SimStorage {
     fn complete(&mut self, io: InFlight) -> Completion {
         let InFlight { token, name, request, sync_sectors, .. } = io;
         let result = match request {
-            IoRequest::Read { offset_bytes, buffer, .. } => self.complete_read(&name, offset_bytes, buffer),
-            IoRequest::Write { offset_bytes, buffer, .. } => Ok(self.complete_write(&name, offset_bytes, buffer)),
+            IoRequest::Read { offset_bytes, buffer, .. } => {
+                self.complete_read(&name, offset_bytes, buffer)
+            }
+            IoRequest::Write { offset_bytes, buffer, .. } => {
+                Ok(self.complete_write(&name, offset_bytes, buffer))
+            }
             IoRequest::Sync { .. } => {
                 let file = self.files.get_mut(&name).expect("synced file exists");
                 if file.durable.len() < file.current.len() {
@@ -235,7 +244,12 @@ impl SimStorage {
         Completion { token, result }
     }
 
-    fn complete_read(&mut self, name: &str, offset: u64, mut buffer: AlignedBuffer) -> Result<IoDone, IoError> {
+    fn complete_read(
+        &mut self,
+        name: &str,
+        offset: u64,
+        mut buffer: AlignedBuffer,
+    ) -> Result<IoDone, IoError> {
         let length = buffer.len() as u64;
         if let Some(chunk) = self.chunk_of(name, offset, length) {
             let sector = offset / SECTOR_SIZE as u64 + self.prng.below(length / SECTOR_SIZE as u64);
@@ -257,7 +271,8 @@ impl SimStorage {
                 return Err(IoError::Device(5)); // EIO
             }
             if file.read_corrupt.contains(&sector) {
-                let at = usize::try_from(index).expect("fits") * SECTOR_SIZE + flip_position(sector);
+                let at =
+                    usize::try_from(index).expect("fits") * SECTOR_SIZE + flip_position(sector);
                 buffer[at] ^= 0x5a;
             }
         }
@@ -286,7 +301,13 @@ impl SimStorage {
     }
 
     /// Another location of the same size in the same chunk (a prepare slot's neighbour).
-    fn misdirect_target(&mut self, name: &str, offset: u64, length: u64, chunk: usize) -> Option<u64> {
+    fn misdirect_target(
+        &mut self,
+        name: &str,
+        offset: u64,
+        length: u64,
+        chunk: usize,
+    ) -> Option<u64> {
         let layout = self.atlas.as_ref()?.layout;
         let prepares = layout.header_ring_offset() + layout.header_ring_size_bytes();
         if offset < prepares {
@@ -299,7 +320,9 @@ impl SimStorage {
         if other == slot {
             return None;
         }
-        let target = prepares + other * layout.slot_size_bytes + (offset - prepares) % layout.slot_size_bytes;
+        let target = prepares
+            + other * layout.slot_size_bytes
+            + (offset - prepares) % layout.slot_size_bytes;
         self.chunk_of(name, target, length).map(|_| target)
     }
 }
@@ -345,7 +368,10 @@ impl Storage for SimStorage {
     }
 
     fn remove(&mut self, name: &str) -> Result<(), StorageError> {
-        self.files.remove(name).map(|_| ()).ok_or_else(|| StorageError::NotFound(name.to_owned()))?;
+        self.files
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| StorageError::NotFound(name.to_owned()))?;
         self.handles.retain(|_, open| open != name);
         Ok(())
     }
@@ -361,7 +387,8 @@ impl Storage for SimStorage {
 
     fn set_file_size(&mut self, file: FileId, size_bytes: u64) -> Result<(), StorageError> {
         let name = self.handles.get(&file).ok_or(StorageError::UnknownFile(file))?;
-        let size = usize::try_from(size_bytes).map_err(|_| StorageError::Os { operation: "set_file_size", errno: 27 })?;
+        let size = usize::try_from(size_bytes)
+            .map_err(|_| StorageError::Os { operation: "set_file_size", errno: 27 })?;
         let entry = self.files.get_mut(name).expect("open file exists");
         // Durable at once (like fallocate + fsync of metadata).
         entry.current.resize(size, 0);
@@ -375,12 +402,16 @@ impl Storage for SimStorage {
             return Err(StorageError::QueueFull);
         }
         let file = match &request {
-            IoRequest::Read { file, .. } | IoRequest::Write { file, .. } | IoRequest::Sync { file } => *file,
+            IoRequest::Read { file, .. }
+            | IoRequest::Write { file, .. }
+            | IoRequest::Sync { file } => *file,
         };
         let name = self.handles.get(&file).ok_or(StorageError::UnknownFile(file))?.clone();
         let latency = match &request {
             IoRequest::Read { .. } => self.latency(self.options.read_latency_ticks),
-            IoRequest::Write { .. } | IoRequest::Sync { .. } => self.latency(self.options.write_latency_ticks),
+            IoRequest::Write { .. } | IoRequest::Sync { .. } => {
+                self.latency(self.options.write_latency_ticks)
+            }
         };
         let sync_sectors = match &request {
             IoRequest::Sync { .. } => self.files[&name].dirty.iter().copied().collect(),

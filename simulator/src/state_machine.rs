@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use vireo_consensus::{ApplyContext, RestoreError, StateMachine};
-use vireo_protocol::vsr::{checksum, Operation};
+use vireo_protocol::vsr::{Operation, checksum};
 
 /// Append a payload to a partition.
 pub const APPEND: Operation = Operation(Operation::USER_MIN);
@@ -67,7 +67,10 @@ impl StateMachine for SimStateMachine {
                 if let [consumer, partition, rest @ ..] = body
                     && let Ok(offset) = <[u8; 8]>::try_from(rest)
                 {
-                    self.offsets.insert((consumer % CONSUMERS_MAX, partition % PARTITIONS as u8), u64::from_le_bytes(offset));
+                    self.offsets.insert(
+                        (consumer % CONSUMERS_MAX, partition % PARTITIONS as u8),
+                        u64::from_le_bytes(offset),
+                    );
                 }
             }
             _ => {}
@@ -101,7 +104,8 @@ impl StateMachine for SimStateMachine {
         let mut state = Self { applied: reader.u64().ok_or(error.clone())?, ..Self::default() };
         for partition in 0..PARTITIONS {
             state.next_offset[partition] = reader.u64().ok_or(error.clone())?;
-            state.digest[partition] = u128::from_le_bytes(reader.take(16).ok_or(error.clone())?.try_into().expect("16"));
+            state.digest[partition] =
+                u128::from_le_bytes(reader.take(16).ok_or(error.clone())?.try_into().expect("16"));
         }
         let names = reader.u32().ok_or(error.clone())?;
         for _ in 0..names {

@@ -66,6 +66,10 @@ pub struct VsrState {
     /// True only when written by a clean shutdown with every journal write synced; the
     /// replica clears it (durably) before it acknowledges anything after a restart.
     pub clean_shutdown: bool,
+    /// True while the replica is in `recovering_head` (it lost unsynced journal writes and
+    /// no start_view has vouched for its log since): a later restart, however clean, stays
+    /// in doubt until one does.
+    pub recovering_head: bool,
     /// The log suffix installed with `log_view` (headers, ascending op), so a crash after
     /// joining a view cannot resurrect entries that view discarded.
     pub view_headers: Vec<Header>,
@@ -111,6 +115,7 @@ impl VsrState {
             synced_op: 0,
             checkpoint: CheckpointState::default(),
             clean_shutdown: true,
+            recovering_head: false,
             view_headers: Vec::new(),
         }
     }
@@ -137,7 +142,7 @@ impl VsrState {
         out.push(self.replica);
         out.push(self.replica_count);
         out.push(u8::from(self.clean_shutdown));
-        out.push(0);
+        out.push(u8::from(self.recovering_head));
         out.extend_from_slice(&self.view.to_le_bytes());
         out.extend_from_slice(&self.log_view.to_le_bytes());
         out.extend_from_slice(&self.commit_max.to_le_bytes());
@@ -184,7 +189,11 @@ impl VsrState {
             1 => true,
             _ => return Err(SuperblockError::Invalid),
         };
-        let _pad = reader.u8();
+        let recovering_head = match reader.u8() {
+            0 => false,
+            1 => true,
+            _ => return Err(SuperblockError::Invalid),
+        };
         let view = reader.u32();
         let log_view = reader.u32();
         let commit_max = reader.u64();
@@ -232,6 +241,7 @@ impl VsrState {
                 snapshot_checksum,
             },
             clean_shutdown,
+            recovering_head,
             view_headers,
         })
     }

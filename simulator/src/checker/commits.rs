@@ -48,7 +48,9 @@ impl CommitChecker {
         if op != last + 1 {
             return Err(Violation::new(
                 "commits",
-                format!("replica {replica} applied op {op} after op {last}: ops must apply in order"),
+                format!(
+                    "replica {replica} applied op {op} after op {last}: ops must apply in order"
+                ),
             ));
         }
         self.replica_applied.insert(replica, op);
@@ -57,24 +59,36 @@ impl CommitChecker {
             if canonical.checksum != header.checksum {
                 return Err(Violation::new(
                     "commits",
-                    format!("replica {replica} committed op {op} as {:032x}, another replica as {:032x}", header.checksum, canonical.checksum),
+                    format!(
+                        "replica {replica} committed op {op} as {:032x}, another replica as {:032x}",
+                        header.checksum, canonical.checksum
+                    ),
                 ));
             }
             return Ok(());
         }
         if index != self.history.len() {
-            return Err(Violation::new("commits", format!("replica {replica} committed op {op} past the history's end")));
+            return Err(Violation::new(
+                "commits",
+                format!("replica {replica} committed op {op} past the history's end"),
+            ));
         }
         let parent = self.history.last().map_or(self.root, |last| last.checksum);
         if header.parent != parent {
-            return Err(Violation::new("commits", format!("op {op} does not chain to op {}", op - 1)));
+            return Err(Violation::new(
+                "commits",
+                format!("op {op} does not chain to op {}", op - 1),
+            ));
         }
         if header.client != 0 {
             let request_body = header.request_checksum;
             if !self.sent.contains(&(header.client, header.request, request_body)) {
                 return Err(Violation::new(
                     "commits",
-                    format!("op {op} commits request {} of client {:x} that no client sent", header.request, header.client),
+                    format!(
+                        "op {op} commits request {} of client {:x} that no client sent",
+                        header.request, header.client
+                    ),
                 ));
             }
             if header.operation != Operation::REGISTER {

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use vireo_consensus::{ApplyContext, StateMachine};
-use vireo_protocol::vsr::{checksum, Header, Message, Operation};
+use vireo_protocol::vsr::{Header, Message, Operation, checksum};
 
-use super::commits::{CommitChecker, RequestKey};
 use super::Violation;
+use super::commits::{CommitChecker, RequestKey};
 use crate::state_machine::SimStateMachine;
 
 /// Replays the canonical history on a model and compares every reply clients accept.
@@ -29,7 +29,8 @@ impl ReplyChecker {
     /// Records a sent request's body.
     pub fn on_request_sent(&mut self, message: &Message) {
         let header = message.header();
-        self.bodies.insert((header.client, header.request, header.checksum_body), message.body().to_vec());
+        self.bodies
+            .insert((header.client, header.request, header.checksum_body), message.body().to_vec());
     }
 
     /// Applies newly committed ops of the history to the model.
@@ -56,25 +57,42 @@ impl ReplyChecker {
     pub fn on_reply(&mut self, reply: &Message, commits: &CommitChecker) -> Result<(), Violation> {
         self.catch_up(commits);
         let header = reply.header();
-        let Some(committed) = commits.history.get(usize::try_from(header.op).expect("fits").wrapping_sub(1)) else {
-            return Err(Violation::new("replies", format!("reply for op {} that never committed", header.op)));
+        let Some(committed) =
+            commits.history.get(usize::try_from(header.op).expect("fits").wrapping_sub(1))
+        else {
+            return Err(Violation::new(
+                "replies",
+                format!("reply for op {} that never committed", header.op),
+            ));
         };
-        if committed.checksum != header.context || committed.client != header.client || committed.request != header.request {
-            return Err(Violation::new("replies", format!("reply for op {} does not match the committed prepare", header.op)));
+        if committed.checksum != header.context
+            || committed.client != header.client
+            || committed.request != header.request
+        {
+            return Err(Violation::new(
+                "replies",
+                format!("reply for op {} does not match the committed prepare", header.op),
+            ));
         }
         if header.operation != Operation::REGISTER {
             let body = checksum(reply.body());
             if self.expected.get(&header.op) != Some(&body) {
                 return Err(Violation::new(
                     "replies",
-                    format!("reply body for op {} differs from what the committed history computes", header.op),
+                    format!(
+                        "reply body for op {} differs from what the committed history computes",
+                        header.op
+                    ),
                 ));
             }
             let key = (header.client, header.session, header.request);
             let value = (header.op, body);
             if let Some(previous) = self.accepted.insert(key, value) {
                 if previous != value {
-                    return Err(Violation::new("replies", format!("request {key:?} answered differently twice")));
+                    return Err(Violation::new(
+                        "replies",
+                        format!("request {key:?} answered differently twice"),
+                    ));
                 }
             }
         }

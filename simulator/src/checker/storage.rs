@@ -12,14 +12,21 @@ pub struct CheckpointChecker {
 
 impl CheckpointChecker {
     /// Observes a replica's durable checkpoint.
-    pub fn observe(&mut self, replica: u8, op: u64, snapshot_checksum: u128) -> Result<(), Violation> {
+    pub fn observe(
+        &mut self,
+        replica: u8,
+        op: u64,
+        snapshot_checksum: u128,
+    ) -> Result<(), Violation> {
         if op == 0 {
             return Ok(());
         }
         match self.by_op.get(&op) {
             Some(&(first, sum)) if sum != snapshot_checksum => Err(Violation::new(
                 "checkpoints",
-                format!("checkpoint at op {op} differs between replica {first} and replica {replica}"),
+                format!(
+                    "checkpoint at op {op} differs between replica {first} and replica {replica}"
+                ),
             )),
             Some(_) => Ok(()),
             None => {

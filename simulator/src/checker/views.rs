@@ -20,11 +20,16 @@ impl ViewChecker {
         if durable_view < *before {
             return Err(Violation::new(
                 "views",
-                format!("replica {replica}'s durable view went from {before} back to {durable_view}"),
+                format!(
+                    "replica {replica}'s durable view went from {before} back to {durable_view}"
+                ),
             ));
         }
         if view < durable_view {
-            return Err(Violation::new("views", format!("replica {replica} is in view {view} below its durable {durable_view}")));
+            return Err(Violation::new(
+                "views",
+                format!("replica {replica} is in view {view} below its durable {durable_view}"),
+            ));
         }
         *before = durable_view;
         Ok(())

@@ -172,6 +172,17 @@ impl Journal {
         }
     }
 
+    /// Forgets every header with an op at or below `op` (a checkpoint covers them).
+    pub fn remove_through(&mut self, op: u64) {
+        for slot in 0..self.headers.len() {
+            if self.headers[slot].is_some_and(|header| header.op <= op) {
+                self.headers[slot] = None;
+                self.dirty[slot] = false;
+                self.faulty[slot] = false;
+            }
+        }
+    }
+
     /// Forgets a faulty slot whose header is unknown for `op` (the op was resolved).
     pub fn clear_unknown_fault(&mut self, op: u64) {
         let slot = self.slot(op);
