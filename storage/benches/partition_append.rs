@@ -161,11 +161,15 @@ fn append(root: &std::path::Path, count: usize) -> Duration {
         }
         drive(&mut storage, &mut log, false);
     }
+    let appended = start.elapsed();
     let target = log.flush(&mut storage).unwrap();
     while log.durable_next_offset() < target {
         drive(&mut storage, &mut log, true);
     }
     let elapsed = start.elapsed();
+    if std::env::var_os("VIREO_BENCH_VERBOSE").is_some() {
+        println!("  appends queued after {appended:?}, flushed after {elapsed:?}");
+    }
     log.check_invariants();
     elapsed
 }

@@ -105,7 +105,11 @@ impl PartitionLog {
             .find_map(|s| s.entries.last())
             .map_or(0, |e| e.running_max_timestamp_us);
         let size_bytes = segments.iter().map(Segment::size_bytes).sum();
-        let pool_max = config.io_in_flight_max as usize;
+        // Enough chunks for every pending write: a steady stream then reuses them instead of
+        // faulting in fresh pages for each chunk (memory stays within the pending bound).
+        let pool_max = usize::try_from(config.write_bytes_pending_max).unwrap_or(usize::MAX)
+            / config.write_chunk_bytes
+            + 2;
         Self {
             log_pool: BufferPool::new(config.write_chunk_bytes, pool_max),
             index_pool: BufferPool::new(INDEX_CHUNK_BYTES, 4),
