@@ -373,3 +373,76 @@ fn shared_storage_queue_full_defers_writes_until_pumped() {
     assert!(!h.storage.bytes(name).unwrap().is_empty());
     h.verify_all(0);
 }
+
+#[derive(Debug, Clone)]
+enum Step {
+    Append(u8),
+    Drive,
+    Flush,
+    /// Clean restart after a flush.
+    Reopen,
+    /// Restart without a flush: unwritten appends are lost, never more.
+    Crash,
+    TruncateAfterOp(u8),
+    DeleteSegments(u8),
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => (1_u8..12).prop_map(Step::Append),
+        2 => Just(Step::Drive),
+        1 => Just(Step::Flush),
+        1 => Just(Step::Reopen),
+        1 => Just(Step::Crash),
+        1 => any::<u8>().prop_map(Step::TruncateAfterOp),
+        1 => (1_u8..3).prop_map(Step::DeleteSegments),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+    /// Any sequence of appends, flushes, restarts, crashes, truncations and segment
+    /// deletions leaves a log that reads back exactly the model, with every invariant.
+    #[test]
+    fn random_operations_match_the_model(steps in proptest::collection::vec(step(), 1..30)) {
+        let mut h = Harness::new(small_config());
+        for step in steps {
+            match step {
+                Step::Append(count) => h.append(usize::from(count)),
+                Step::Drive => h.drive(),
+                Step::Flush => h.flush(),
+                Step::Reopen => {
+                    h.flush();
+                    let report = h.reopen();
+                    assert!(report.torn_tail.is_none() && report.faults.is_empty());
+                }
+                Step::Crash => {
+                    let durable = h.log.durable_next_offset();
+                    let report = h.reopen();
+                    assert!(report.faults.is_empty(), "{:?}", report.faults);
+                    assert!(h.log.next_offset() >= durable, "durable batches lost");
+                    let next = h.log.next_offset();
+                    h.model.retain(|m| m.1.base_offset < next);
+                }
+                Step::TruncateAfterOp(op) => {
+                    h.flush();
+                    h.log.truncate_after_op(&mut h.storage, u64::from(op)).unwrap();
+                    let next = h.log.next_offset();
+                    h.model.retain(|m| m.1.base_offset < next);
+                    let first = h.log.first_offset();
+                    let mut kept = h.model.iter().filter(|m| m.1.base_offset >= first);
+                    assert!(kept.all(|m| m.0 <= u64::from(op)));
+                }
+                Step::DeleteSegments(count) => {
+                    h.drive();
+                    h.log.delete_segments(&mut h.storage, usize::from(count)).unwrap();
+                }
+            }
+            h.log.check_invariants();
+        }
+        h.flush();
+        let first = h.model.iter().position(|m| m.1.base_offset >= h.log.first_offset());
+        h.verify_all(first.unwrap_or(h.model.len()));
+    }
+}
