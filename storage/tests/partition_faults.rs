@@ -7,9 +7,10 @@
 mod common;
 
 use common::*;
+use vireo_storage::Storage;
 use vireo_storage::partition::record::RecordError;
 use vireo_storage::partition::{
-    FaultKind, IndexFile, IndexProblem, OpenError, PartitionLog, ReadError,
+    FaultKind, IndexFile, IndexProblem, LogError, OpenError, PartitionLog, ReadError,
 };
 use vireo_storage::{IoError, SECTOR_SIZE};
 
@@ -248,6 +249,50 @@ fn latent_read_errors<D: Disk>(disk: &mut D) {
     );
 }
 
+fn write_error_fails_the_log<D: Disk>(disk: &mut D) {
+    let mut model = Model::new(17);
+    let mut log = build(disk, &mut model, 60, false);
+    let durable = log.durable_next_offset();
+    let durable_count = model.batches.len();
+    let mut faulty = Faulty::new(disk.storage());
+    faulty.fail_writes = true;
+    let mut failed = None;
+    for _ in 0..40 {
+        let meta = vireo_storage::partition::BatchMeta {
+            base_offset: log.next_offset(),
+            message_count: 1,
+            base_timestamp_us: 0,
+            max_timestamp_us: 0,
+        };
+        match log.append(&mut faulty, 1000, meta, bytes::Bytes::from(vec![7; 3000])) {
+            Ok(_) => {}
+            Err(error) => {
+                failed = Some(error);
+                break;
+            }
+        }
+        let mut completions = Vec::new();
+        faulty.poll(&mut completions);
+        for completion in completions {
+            if let Err(error) = log.on_io_done(&mut faulty, completion) {
+                failed.get_or_insert(error);
+            }
+        }
+        if failed.is_some() {
+            break;
+        }
+    }
+    let expected = LogError::Failed(IoError::Device(5));
+    assert_eq!(failed, Some(expected.clone()), "a failed write must surface");
+    assert_eq!(log.flush(&mut faulty).unwrap_err(), expected, "and stick");
+    drop(log);
+    disk.restart();
+    let (log, report) = open(disk.storage(), false).expect("reopen after the failure");
+    assert!(report.faults.is_empty());
+    assert!(log.next_offset() >= durable);
+    verify(disk.storage(), &log, &model, &|i| i < durable_count);
+}
+
 fn random_corruption_never_serves_bad_data<D: Disk>(make: &dyn Fn() -> D, rounds: u64) {
     for seed in 0..rounds {
         let mut disk = make();
@@ -318,4 +363,5 @@ on_both_disks! {
     truncated_files_are_repaired_or_reported => truncated_files;
     misdirected_write => misdirected_write_is_classified;
     latent_read_errors_are_classified => latent_read_errors;
+    write_error_fails_the_log_for_good => write_error_fails_the_log;
 }

@@ -91,11 +91,9 @@ pub struct SegmentInfo {
 }
 
 impl PartitionLog {
-    pub(crate) fn from_parts(
-        config: PartitionLogConfig,
-        segments: VecDeque<Segment>,
-        durable_next_offset: u64,
-    ) -> Self {
+    /// A log over recovered segments, all of whose files recovery has synced (so all of
+    /// it is durable).
+    pub(crate) fn from_parts(config: PartitionLogConfig, segments: VecDeque<Segment>) -> Self {
         let last = segments.back().expect("a log has at least one segment");
         let next_offset = last.end_offset();
         let last_op = segments.iter().rev().find_map(|s| s.entries.last()).map_or(0, |e| e.op);
@@ -122,7 +120,7 @@ impl PartitionLog {
             cache: RecentCache::new(next_offset),
             busy: BTreeSet::new(),
             flush: FlushState::default(),
-            durable_next_offset,
+            durable_next_offset: next_offset,
             failure: None,
             size_bytes,
         }

@@ -178,9 +178,7 @@ impl PartitionLog {
         };
         let segments = recovery.run()?;
         let mut report = recovery.report;
-        // Recovery synced every file: all that the log holds is durable.
-        let mut log = Self::from_parts(config, segments, 0);
-        log.durable_next_offset = log.next_offset;
+        let log = Self::from_parts(config, segments);
         report.segment_count = log.segments.len();
         report.next_offset = log.next_offset;
         report.faults = log.faults();

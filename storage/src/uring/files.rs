@@ -81,8 +81,16 @@ impl FileTable {
         let path = self.root.join(name);
         let parent = path.parent().expect("a joined relative name has a parent").to_path_buf();
         let existed = path.exists();
-        if mode == OpenMode::Create && !existed {
+        let parent_existed = parent.exists();
+        if mode == OpenMode::Create && !parent_existed {
             std::fs::create_dir_all(&parent).map_err(|e| os_error("create directory", &e))?;
+            // New directories are durable only once their own parents are synced.
+            for ancestor in parent.ancestors().skip(1) {
+                sync_directory(ancestor)?;
+                if ancestor == self.root {
+                    break;
+                }
+            }
         }
         let mut flags = libc::O_RDWR | libc::O_CLOEXEC;
         if mode == OpenMode::Create {

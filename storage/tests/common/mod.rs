@@ -129,6 +129,8 @@ pub struct Faulty<'a, S: Storage> {
     pub inner: &'a mut S,
     names: BTreeMap<FileId, String>,
     pub bad_sectors: BTreeSet<(String, u64)>,
+    /// Every write completes with EIO (and nothing is written).
+    pub fail_writes: bool,
     ready: VecDeque<Completion>,
     pub reads_failed: usize,
 }
@@ -139,6 +141,7 @@ impl<'a, S: Storage> Faulty<'a, S> {
             inner,
             names: BTreeMap::new(),
             bad_sectors: BTreeSet::new(),
+            fail_writes: false,
             ready: VecDeque::new(),
             reads_failed: 0,
         }
@@ -167,6 +170,11 @@ impl<S: Storage> Storage for Faulty<'_, S> {
         self.inner.set_file_size(file, size_bytes)
     }
     fn submit(&mut self, token: IoToken, request: IoRequest) -> Result<(), StorageError> {
+        if self.fail_writes && matches!(request, IoRequest::Write { .. }) {
+            let result = Err(IoError::Device(libc_eio()));
+            self.ready.push_back(Completion { token, result });
+            return Ok(());
+        }
         if let IoRequest::Read { file, offset_bytes, buffer } = &request {
             let name = self.names.get(file).cloned().unwrap_or_default();
             let first = offset_bytes / SECTOR_SIZE as u64;
