@@ -48,6 +48,12 @@ pub enum Action {
         /// The applied prepare's header.
         header: Header,
     },
+    /// State transfer installed the checkpoint at `op`: ops after it apply next (for
+    /// observers: metrics, the simulator's checkers). Nothing to execute.
+    StateSynced {
+        /// The installed checkpoint's op.
+        op: u64,
+    },
     /// Write and sync a checkpoint snapshot into `area` (completes with
     /// [`IoDone::SnapshotWrite`]). The driver first makes the state machine's own files
     /// durable up to `op` (e.g. flushes partition logs).

@@ -225,7 +225,10 @@ impl ReplicaConfig {
     /// Replicas that must agree to change view: intersects every replication quorum.
     #[must_use]
     pub fn quorum_view_change(&self) -> usize {
-        usize::from(self.replica_count) - self.quorum_replication() + 1
+        // n − replication + 1 intersects every replication quorum; a pair needs both
+        // replicas (a lone replica of two must never start a view by itself).
+        let n = usize::from(self.replica_count);
+        if n == 2 { 2 } else { n - self.quorum_replication() + 1 }
     }
 
     /// Replicas that must positively deny an op before a new primary discards it: with

@@ -321,6 +321,7 @@ impl<S: StateMachine> Replica<S> {
             return;
         }
         self.normal_heartbeat_timeout.reset();
+        self.primary_checkpoint_op = header.checkpoint_op;
         if header.commit > self.commit_max {
             self.commit_max = header.commit;
         }

@@ -12,7 +12,8 @@ use vireo_protocol::vsr::{Command, Header, HeadersBody, Message};
 
 use crate::action::Action;
 use crate::replica::{
-    HEADERS_BATCH_MAX, REPAIR_PREPARES_PER_TICK_MAX, REPAIR_READS_MAX, Replica, Status,
+    HEADERS_BATCH_MAX, REPAIR_PREPARES_PER_TICK_MAX, REPAIR_READS_MAX, REPAIR_ROUNDS_BEFORE_SYNC,
+    Replica, Status,
 };
 use crate::state_machine::StateMachine;
 
@@ -30,6 +31,21 @@ impl<S: StateMachine> Replica<S> {
         {
             let target = self.repair_target();
             self.send_request_prepare(target, op, checksum);
+        }
+        if self.commit_min == self.repair_commit_min_seen && self.commit_min < self.commit_max {
+            self.repair_rounds_stalled += 1;
+        } else {
+            self.repair_commit_min_seen = self.commit_min;
+            self.repair_rounds_stalled = 0;
+        }
+        if self.repair_rounds_stalled >= REPAIR_ROUNDS_BEFORE_SYNC
+            && self.primary_checkpoint_op > self.commit_min
+            && !self.is_primary()
+        {
+            self.repair_rounds_stalled = 0;
+            let primary = self.primary();
+            self.start_sync(primary, None);
+            return;
         }
         let low = self.chain_low();
         if low > self.commit_min + 1 {

@@ -88,6 +88,11 @@ pub struct Replica<S: StateMachine> {
     pub(crate) commit_max: u64,
     /// The current primary's statement of `commit_max`'s checksum, for catching up.
     pub(crate) commit_max_checksum: Option<(u64, Checksum)>,
+    /// The current primary's latest checkpoint, from its heartbeats.
+    pub(crate) primary_checkpoint_op: u64,
+    /// Repair rounds since `commit_min` last moved while behind `commit_max`.
+    pub(crate) repair_rounds_stalled: u64,
+    pub(crate) repair_commit_min_seen: u64,
     /// The head is known to lie on the current view's chain (see `commit.rs`).
     pub(crate) head_trusted: bool,
     /// Cached result of `chain_low` (reset whenever a header changes off the head).
@@ -156,6 +161,9 @@ pub const HEADERS_BATCH_MAX: u64 = 32;
 pub const REPAIR_PREPARES_PER_TICK_MAX: usize = 8;
 /// Most concurrent journal reads on behalf of peers' repair requests.
 pub const REPAIR_READS_MAX: usize = 16;
+/// Repair rounds without applying anything before a lagging backup gives up on repair
+/// and fetches the primary's checkpoint instead (its ops may have left every peer's ring).
+pub const REPAIR_ROUNDS_BEFORE_SYNC: u64 = 40;
 
 impl<S: StateMachine> Replica<S> {
     pub(crate) fn new_inner(
@@ -186,6 +194,9 @@ impl<S: StateMachine> Replica<S> {
             commit_min_checksum: 0,
             commit_max: superblock.commit_max,
             commit_max_checksum: None,
+            primary_checkpoint_op: 0,
+            repair_rounds_stalled: 0,
+            repair_commit_min_seen: 0,
             head_trusted: false,
             chain_low: None,
             timestamp_max: 0,

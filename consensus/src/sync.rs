@@ -116,10 +116,6 @@ impl<S: StateMachine> Replica<S> {
     pub(crate) fn on_sync_chunk(&mut self, message: &Message) {
         let header = *message.header();
         let chunk_size = self.chunk_size() as u64;
-        if self.is_primary() {
-            self.sync = None;
-            return;
-        }
         let Some(sync) = &mut self.sync else { return };
         if header.checkpoint_op <= self.commit_min
             || header.commit == 0
@@ -185,9 +181,12 @@ impl<S: StateMachine> Replica<S> {
         self.commit_max_checksum = None;
         self.cache.clear();
         self.commit_reading = None;
+        // A stale primary that syncs is about to learn its view is over.
+        self.pipeline.clear();
         self.sync = None;
         self.sync_timeout.stop();
         self.stats.syncs += 1;
+        self.outbox.push(Action::StateSynced { op: target.op });
         // Durable like our own checkpoint: snapshot first, then the superblock names it.
         let area = 1 - self.superblock.checkpoint.area;
         self.checkpoint_writing = Some((target.op, target.prepare_checksum));

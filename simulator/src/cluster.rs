@@ -11,7 +11,7 @@ use vireo_storage::journal::JournalLayout;
 use crate::checker::{CheckpointChecker, CommitChecker, ReplyChecker, ViewChecker, Violation};
 use crate::client::SimClient;
 use crate::network::Network;
-use crate::node::{JOURNAL_FILE, Outputs, SimNode, StartError};
+use crate::node::{Applied, JOURNAL_FILE, Outputs, SimNode, StartError};
 use crate::options::Options;
 use crate::sim_storage::{FaultAtlas, SimStorage};
 use crate::summary::{Failure, Summary};
@@ -60,7 +60,6 @@ pub struct Cluster {
     /// Run counters.
     pub summary: Summary,
     last_status: Vec<Option<(Status, u32)>>,
-    syncs_seen: Vec<u64>,
     cluster_power_loss_done: bool,
     cluster_power_loss_tick: u64,
     last_commit_progress_tick: u64,
@@ -145,7 +144,6 @@ impl Cluster {
             checkpoints: CheckpointChecker::default(),
             summary: Summary::default(),
             last_status: vec![None; usize::from(n)],
-            syncs_seen: vec![0; usize::from(n)],
             cluster_power_loss_done: false,
             cluster_power_loss_tick: 0,
             last_commit_progress_tick: 0,
@@ -166,7 +164,6 @@ impl Cluster {
             Ok(outputs) => {
                 let commit_min = self.nodes[index].replica.as_ref().expect("started").commit_min();
                 self.commits.on_replica_reset(replica, commit_min);
-                self.syncs_seen[index] = 0;
                 self.trace(|| {
                     format!("replica {replica} started ({evidence:?}) commit_min={commit_min}")
                 });
@@ -193,8 +190,11 @@ impl Cluster {
     /// Routes a replica's outputs: sends into the network, replies to clients, applies
     /// into the checkers.
     fn route(&mut self, from: u8, outputs: Outputs) -> Result<(), Violation> {
-        for header in &outputs.applied {
-            self.commits.on_applied(from, header)?;
+        for applied in &outputs.applied {
+            match applied {
+                Applied::Op(header) => self.commits.on_applied(from, header)?,
+                Applied::Synced(op) => self.commits.on_replica_reset(from, *op),
+            }
         }
         if !outputs.applied.is_empty() {
             self.last_commit_progress_tick = self.tick;
@@ -316,17 +316,31 @@ impl Cluster {
         let mut out = format!("no convergence: commit_max={}", self.commits.commit_max());
         for node in &self.nodes {
             match &node.replica {
-                Some(r) => out.push_str(&format!(
-                    "\n  replica {}: {:?} view={} log_view={} op={} commit_min={} commit_max={} checkpoint={}",
-                    node.index,
-                    r.status(),
-                    r.view(),
-                    r.log_view(),
-                    r.op(),
-                    r.commit_min(),
-                    r.commit_max(),
-                    r.checkpoint().op
-                )),
+                Some(r) => {
+                    out.push_str(&format!(
+                        "\n  replica {}: {:?} view={} log_view={} op={} commit_min={} commit_max={} checkpoint={}",
+                        node.index,
+                        r.status(),
+                        r.view(),
+                        r.log_view(),
+                        r.op(),
+                        r.commit_min(),
+                        r.commit_max(),
+                        r.checkpoint().op
+                    ));
+                    let journal = r.journal();
+                    let first = r.commit_min() + 1;
+                    let entries: Vec<String> = (first..=r.op().min(first + 12))
+                        .map(|op| match journal.header(op) {
+                            Some(h) if journal.has_prepare(op, h.checksum) => format!("{op}:ok"),
+                            Some(_) if journal.faulty(op) => format!("{op}:faulty"),
+                            Some(_) => format!("{op}:dirty"),
+                            None if journal.faulty(op) => format!("{op}:faulty?"),
+                            None => format!("{op}:-"),
+                        })
+                        .collect();
+                    out.push_str(&format!("\n    journal {}", entries.join(" ")));
+                }
                 None => out.push_str(&format!("\n  replica {}: down", node.index)),
             }
         }
@@ -472,11 +486,6 @@ impl Cluster {
             self.views.observe(id, replica.superblock().view, replica.view())?;
             let checkpoint = replica.superblock().checkpoint;
             self.checkpoints.observe(id, checkpoint.op, checkpoint.snapshot_checksum)?;
-            let syncs = replica.stats().syncs;
-            if syncs != self.syncs_seen[index] {
-                self.syncs_seen[index] = syncs;
-                self.commits.on_replica_reset(id, replica.commit_min());
-            }
             let status = (replica.status(), replica.view());
             if self.last_status[index] != Some(status) {
                 self.last_status[index] = Some(status);

@@ -23,8 +23,18 @@ pub struct Outputs {
     pub sends: Vec<(u8, Message)>,
     /// Replies and evictions to clients.
     pub replies: Vec<Message>,
-    /// Committed ops applied, in order.
-    pub applied: Vec<Header>,
+    /// Committed ops applied, in order; a state transfer (the op it installed) resets
+    /// the sequence.
+    pub applied: Vec<Applied>,
+}
+
+/// An applied op, or a jump to a checkpoint by state transfer.
+#[derive(Debug, Clone, Copy)]
+pub enum Applied {
+    /// The op's prepare header.
+    Op(Header),
+    /// State transfer to the checkpoint at this op.
+    Synced(u64),
 }
 
 /// Why a replica failed to start.
@@ -159,7 +169,8 @@ impl SimNode {
                 match action {
                     Action::Send { replica, message } => outputs.sends.push((replica, message)),
                     Action::Reply { message } => outputs.replies.push(message),
-                    Action::Applied { header } => outputs.applied.push(header),
+                    Action::Applied { header } => outputs.applied.push(Applied::Op(header)),
+                    Action::StateSynced { op } => outputs.applied.push(Applied::Synced(op)),
                     Action::JournalWrite { message } => {
                         store.write_prepare(&mut self.storage, &message)
                     }

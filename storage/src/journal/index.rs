@@ -48,18 +48,30 @@ impl Journal {
     pub fn recover(decisions: &[SlotDecision], checkpoint_op: u64) -> (Self, u64) {
         let slot_count = decisions.len() as u64;
         let mut journal = Self::new(slot_count);
-        let mut head = checkpoint_op;
+        let in_window = |op: u64| op > checkpoint_op && op <= checkpoint_op + slot_count;
+        let head = decisions
+            .iter()
+            .filter_map(SlotDecision::header)
+            .map(|header| header.op)
+            .filter(|&op| in_window(op))
+            .max()
+            .unwrap_or(checkpoint_op);
         for (slot, decision) in decisions.iter().enumerate() {
             let Some(header) = decision.header() else { continue };
             assert_eq!(header.op % slot_count, slot as u64, "slot decisions are slot-checked");
-            if header.op <= checkpoint_op || header.op > checkpoint_op + slot_count {
-                continue; // A previous wrap's op, already applied, or an impossible future.
-            }
-            head = head.max(header.op);
-            journal.headers[slot] = Some(*header);
-            if let SlotDecision::Faulty(_) = decision {
-                journal.dirty[slot] = true;
-                journal.faulty[slot] = true;
+            if in_window(header.op) {
+                journal.headers[slot] = Some(*header);
+                if let SlotDecision::Faulty(_) = decision {
+                    journal.dirty[slot] = true;
+                    journal.faulty[slot] = true;
+                }
+            } else if header.op <= checkpoint_op
+                && header.op + slot_count > head
+                && !matches!(decision, SlotDecision::Faulty(_))
+            {
+                // Applied already, but still in the ring: kept so peers that lag can
+                // repair from it.
+                journal.headers[slot] = Some(*header);
             }
         }
         for (slot, decision) in decisions.iter().enumerate() {
@@ -226,14 +238,15 @@ mod tests {
         decisions[0] = SlotDecision::Clean(header(8)); // op 8
         decisions[1] = SlotDecision::Fix(header(9)); // op 9: the head
         decisions[2] = SlotDecision::Faulty(None); // op 10 > head: torn tail, forgotten
-        decisions[3] = SlotDecision::Clean(header(3)); // already checkpointed
+        decisions[3] = SlotDecision::Clean(header(3)); // already checkpointed, still in the ring
         let (journal, head) = Journal::recover(&decisions, 4);
         assert_eq!(head, 9);
         assert!(journal.has_prepare(5, header(5).checksum));
         assert!(journal.faulty(6) && journal.dirty(6));
         assert!(journal.faulty(7) && journal.header(7).is_none());
         assert!(!journal.faulty(10) && !journal.dirty(10));
-        assert!(journal.header(3).is_none());
+        // Checkpointed but still in the ring: kept intact, so lagging peers can repair.
+        assert!(journal.has_prepare(3, header(3).checksum));
         assert!(journal.has_prepare(9, header(9).checksum));
     }
 
