@@ -62,6 +62,15 @@ pub enum OpenError {
         /// The next segment's base.
         next_base_offset: u64,
     },
+    /// The next segment starts 2^32 or more offsets after this one's base (file names not
+    /// written by this code): the offsets in between cannot be represented.
+    #[error("segment {segment_base_offset} is followed by {next_base_offset}: gap too large")]
+    SegmentGap {
+        /// The segment.
+        segment_base_offset: u64,
+        /// The next segment's base.
+        next_base_offset: u64,
+    },
     /// A segment file is larger than `SEGMENT_SIZE_BYTES_MAX` (not written by this code).
     #[error("segment file {name} is {size_bytes} bytes, above the maximum")]
     SegmentTooLarge {

@@ -231,8 +231,11 @@ impl PartitionLog {
             return Err(LogError::Backpressure { pending_bytes: pending });
         }
         let open = self.segments.back().expect("open segment");
-        if !open.entries.is_empty() && open.log.end() + record_size > self.config.segment_size_bytes
-        {
+        let full = open.log.end() + record_size > self.config.segment_size_bytes;
+        // Relative offsets are u32: a segment never spans 2^32 offsets.
+        let end_offset = meta.base_offset + u64::from(meta.message_count);
+        let offsets_full = end_offset - open.base_offset > u64::from(u32::MAX);
+        if !open.entries.is_empty() && (full || offsets_full) {
             self.rotate(storage)?;
         }
         self.append_record(op, meta, payload);

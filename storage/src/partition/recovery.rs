@@ -576,6 +576,12 @@ fn build_entries(
                 next_base_offset: next_base,
             });
         }
+        if next_base - base > u64::from(u32::MAX) {
+            return Err(OpenError::SegmentGap {
+                segment_base_offset: base,
+                next_base_offset: next_base,
+            });
+        }
         let tail = match segment.scan.tail {
             ScanTail::Garbage { position_bytes, kind, .. } => {
                 Some((position_bytes, segment.file_size_bytes - position_bytes, kind))

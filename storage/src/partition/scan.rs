@@ -86,12 +86,20 @@ pub struct ScanStart {
 }
 
 struct Scanner<'a> {
+    /// The segment's base offset: a record's offsets must stay within 2^32 of it.
+    base_offset: u64,
     bytes: &'a [u8],
     /// One flag per sector of `bytes`; true where the read failed (bytes are zero there).
     unreadable: &'a [bool],
 }
 
 impl Scanner<'_> {
+    /// Offsets of the record are addressable relative to the segment (u32 relative offsets).
+    fn fits(&self, header: &RecordHeader) -> bool {
+        header.meta.base_offset >= self.base_offset
+            && header.end_offset() - self.base_offset <= u64::from(u32::MAX)
+    }
+
     fn any_unreadable(&self, start: u64, end: u64) -> bool {
         if start >= end {
             return false;
@@ -128,7 +136,7 @@ impl Scanner<'_> {
         if header.position_bytes != position as u64 {
             return Err(FaultKind::Misdirected { claimed_position_bytes: header.position_bytes });
         }
-        if header.meta.base_offset != offset || header.op < op_min {
+        if header.meta.base_offset != offset || header.op < op_min || !self.fits(&header) {
             return Err(FaultKind::OutOfSequence);
         }
         Ok(header)
@@ -156,6 +164,7 @@ impl Scanner<'_> {
         if header.position_bytes != position as u64
             || header.meta.base_offset < offset
             || header.op < op_min
+            || !self.fits(&header)
         {
             return None;
         }
@@ -172,7 +181,7 @@ impl Scanner<'_> {
 /// Total on any input.
 #[must_use]
 pub fn scan_segment(bytes: &[u8], unreadable: &[bool], start: ScanStart) -> SegmentScan {
-    let scanner = Scanner { bytes, unreadable };
+    let scanner = Scanner { base_offset: start.base_offset, bytes, unreadable };
     let mut items = Vec::new();
     let mut position = 0_usize;
     let mut offset = start.base_offset;

@@ -374,6 +374,28 @@ fn shared_storage_queue_full_defers_writes_until_pumped() {
     h.verify_all(0);
 }
 
+#[test]
+fn hostile_segment_names_are_typed_errors() {
+    let mut storage = MemoryStorage::new();
+    let directory = small_config().directory;
+    let far = 1_u64 << 40;
+    for base in [0, far] {
+        let name = format!("{directory}/{base:020}.log");
+        let file = storage.open(&name, OpenMode::Create).unwrap();
+        storage.close(file).unwrap();
+    }
+    // A valid record in the far segment: the offsets in between cannot be represented.
+    let meta =
+        BatchMeta { base_offset: far, message_count: 1, base_timestamp_us: 0, max_timestamp_us: 0 };
+    let mut record = crate::partition::record::encode_header(1, &meta, 0, b"x").to_vec();
+    record.push(b'x');
+    *storage.bytes_mut(&format!("{directory}/{far:020}.log")).unwrap() = record;
+    let error = PartitionLog::open(&mut storage, small_config(), &mut Vec::new()).unwrap_err();
+    let expected =
+        crate::partition::OpenError::SegmentGap { segment_base_offset: 0, next_base_offset: far };
+    assert_eq!(error, expected);
+}
+
 #[derive(Debug, Clone)]
 enum Step {
     Append(u8),

@@ -156,3 +156,20 @@ proptest! {
         prop_assert_eq!(faults, 0);
     }
 }
+
+#[test]
+fn valid_records_with_unaddressable_offsets_are_rejected_not_panicking() {
+    let payload = [1_u8; 10];
+    let meta = BatchMeta {
+        base_offset: 1 << 33,
+        message_count: 1,
+        base_timestamp_us: 0,
+        max_timestamp_us: 0,
+    };
+    let mut bytes = encode_header(1, &meta, 0, &payload).to_vec();
+    bytes.extend_from_slice(&payload);
+    // Expected offset matches, but it lies 2^33 past the segment base.
+    let scan = scan_segment(&bytes, &[], ScanStart { base_offset: 0, op_min: 0 });
+    assert!(records(&scan).is_empty());
+    assert!(matches!(scan.tail, ScanTail::Garbage { kind: FaultKind::OutOfSequence, .. }));
+}
