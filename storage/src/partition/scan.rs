@@ -97,7 +97,7 @@ impl Scanner<'_> {
     /// Offsets of the record are addressable relative to the segment (u32 relative offsets).
     fn fits(&self, header: &RecordHeader) -> bool {
         header.meta.base_offset >= self.base_offset
-            && header.end_offset() - self.base_offset <= u64::from(u32::MAX)
+            && u32::try_from(header.end_offset() - self.base_offset).is_ok()
     }
 
     fn any_unreadable(&self, start: u64, end: u64) -> bool {
