@@ -12,6 +12,10 @@
 //! Run: `cargo bench -p vireo-storage --features io-uring --bench partition_append`
 //! (`VIREO_BENCH_MIB` sets the data size, default 2048; `VIREO_BENCH_DIR` the parent
 //! directory, default /tmp). The data directory is deleted at the end.
+//!
+//! Last run (2-core dev VM, other jobs running; medians of 5 rounds of 2 GiB): raw write
+//! 1927 MB/s, append 1651 MB/s (85.7%); raw read 981 MB/s, cold log read 1027 MB/s
+//! (104.8%); recovery scan 1083 MB/s. Round-to-round spread on this VM is about ±15%.
 
 #![allow(clippy::disallowed_methods)] // A benchmark measures wall-clock time.
 
