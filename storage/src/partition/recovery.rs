@@ -22,14 +22,16 @@ use crate::SECTOR_SIZE;
 use crate::buffer::{AlignedBuffer, round_up};
 use crate::partition::config::{PartitionLogConfig, RECOVERY_READ_BYTES, SEGMENT_SIZE_BYTES_MAX};
 use crate::partition::error::OpenError;
-use crate::partition::index::{IndexStop, parse_offset_index};
+use crate::partition::index::{IndexStop, OFFSET_INDEX_ENTRY_SIZE, parse_offset_index};
 use crate::partition::ledger::IoLedger;
 use crate::partition::log::{PartitionLog, create_segment_files};
 use crate::partition::scan::{FaultKind, ScanItem, ScanStart, ScanTail, SegmentScan, scan_segment};
 use crate::partition::segment::{
     Entry, Segment, SegmentFileKind, encode_offset_index, encode_time_index, segment_file_name,
 };
-use crate::partition::time_index::parse_time_index;
+use crate::partition::time_index::{TIME_INDEX_ENTRY_SIZE, parse_time_index};
+
+const _: () = assert!(OFFSET_INDEX_ENTRY_SIZE == TIME_INDEX_ENTRY_SIZE);
 use crate::storage::{Completion, FileId, IoDone, IoError, IoRequest, OpenMode, Storage, execute};
 
 /// What recovery found and did.
@@ -473,7 +475,8 @@ impl<S: Storage + ?Sized> Recovery<'_, S> {
 
 /// Compares a stored index file with the expected one; `None` when it is intact.
 fn index_problem(which: IndexFile, stored: &[u8], expected: &[u8]) -> Option<IndexProblem> {
-    let entry_size = 16;
+    // Both index files have entries of one size (asserted below), compared slot by slot.
+    let entry_size = OFFSET_INDEX_ENTRY_SIZE;
     let expected_count = (expected.len() / entry_size) as u64;
     let (count, stop) = match which {
         IndexFile::Offset => {
