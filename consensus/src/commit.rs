@@ -43,17 +43,53 @@ impl<S: StateMachine> Replica<S> {
         low
     }
 
+    /// Like `chain_low`, from an anchor below the head (uncached: a rare catch-up path).
+    fn chain_low_from(&self, anchor: u64) -> u64 {
+        let mut low = anchor;
+        while low > self.commit_min + 1 {
+            let (Some(header), Some(below)) =
+                (self.journal.header(low), self.journal.header(low - 1))
+            else {
+                break;
+            };
+            if header.parent != below.checksum {
+                break;
+            }
+            low -= 1;
+        }
+        low
+    }
+
     /// Applies every committed op it can, in order.
     pub(crate) fn commit_journal(&mut self) {
-        if self.status != Status::Normal || !self.head_trusted || self.sync.is_some() {
+        if self.status != Status::Normal || self.sync.is_some() {
             return;
         }
+        // The trust anchor: the head once the current primary vouched for it, or else the
+        // op the primary's heartbeat named, when our header there matches.
+        let anchor = if self.head_trusted {
+            self.op
+        } else {
+            match self.commit_max_checksum {
+                Some((op, checksum))
+                    if self.journal.header(op).is_some_and(|h| h.checksum == checksum) =>
+                {
+                    op
+                }
+                _ => return,
+            }
+        };
         for _ in 0..COMMITS_PER_EVENT_MAX {
             if self.commit_reading.is_some() {
                 return;
             }
             let op = self.commit_min + 1;
-            if op > self.commit_max || op > self.op || self.chain_low() > op {
+            if op > self.commit_max || op > anchor {
+                return;
+            }
+            let low =
+                if anchor == self.op { self.chain_low() } else { self.chain_low_from(anchor) };
+            if low > op {
                 return;
             }
             let header = *self.journal.header(op).expect("chain_low ≤ op implies a header");

@@ -201,7 +201,7 @@ impl<S: StateMachine> Replica<S> {
             self.request_start_view(header.view);
             return;
         }
-        if self.status != Status::Normal || self.sync.is_some() {
+        if self.status != Status::Normal {
             return;
         }
         if header.view == self.view && header.replica == self.primary() && !self.is_primary() {

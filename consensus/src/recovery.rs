@@ -228,7 +228,9 @@ impl<S: StateMachine> Replica<S> {
             header.checksum, self.commit_min_checksum,
             "the snapshot's header anchors the chain"
         );
-        if self.journal.header(header.op).is_none() {
+        // Only into an empty slot: the op one ring ahead (checkpoint + slot_count) may
+        // already live there, and it is the one that matters now.
+        if self.journal.slot_header(header.op).is_none() {
             self.install_header(header);
         }
     }

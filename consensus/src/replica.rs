@@ -447,7 +447,7 @@ impl<S: StateMachine> Replica<S> {
         header.group = self.config.group;
         header.replica = self.config.replica;
         header.view = self.view;
-        header.checkpoint_op = self.checkpoint.op;
+        header.checkpoint_op = self.superblock.checkpoint.op; // What peers can fetch.
         header
     }
 

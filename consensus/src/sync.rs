@@ -13,6 +13,9 @@ use crate::action::Action;
 use crate::replica::{Replica, Status};
 use crate::state_machine::StateMachine;
 
+/// Sync rounds without a new chunk before the transfer is abandoned.
+pub const SYNC_ROUNDS_MAX: u64 = 20;
+
 /// Most chunk requests in flight per sync tick.
 pub const SYNC_CHUNKS_PER_TICK_MAX: u64 = 8;
 
@@ -36,6 +39,9 @@ pub struct SyncTarget {
 pub struct SyncState {
     /// The replica that serves the chunks.
     pub source: u8,
+    /// Chunk-request rounds without a new chunk; the transfer is abandoned after
+    /// [`SYNC_ROUNDS_MAX`] (the source may have nothing newer, or be gone).
+    pub idle_rounds: u64,
     /// A view whose start_view was too far ahead to install: asked for again after.
     pub view: Option<u32>,
     /// Unknown until the first chunk names it.
@@ -65,13 +71,20 @@ impl<S: StateMachine> Replica<S> {
         {
             return;
         }
-        self.sync = Some(SyncState { source, view, target: None });
+        self.sync = Some(SyncState { source, view, idle_rounds: 0, target: None });
         self.sync_timeout.start();
         self.request_sync_chunks();
     }
 
     pub(crate) fn request_sync_chunks(&mut self) {
-        let Some(sync) = &self.sync else { return };
+        let Some(sync) = &mut self.sync else { return };
+        sync.idle_rounds += 1;
+        if sync.idle_rounds > SYNC_ROUNDS_MAX {
+            self.sync = None;
+            self.sync_timeout.stop();
+            return;
+        }
+        let sync = self.sync.as_ref().expect("checked");
         let (checkpoint_op, missing): (u64, Vec<u64>) = match &sync.target {
             None => (0, vec![0]),
             Some(target) => (
@@ -117,6 +130,19 @@ impl<S: StateMachine> Replica<S> {
         let header = *message.header();
         let chunk_size = self.chunk_size() as u64;
         let Some(sync) = &mut self.sync else { return };
+        if header.replica == sync.source
+            && header.checkpoint_op <= self.commit_min
+            && sync.target.is_none()
+        {
+            // The source has nothing newer than what we applied: repair, not sync.
+            let view = sync.view;
+            self.sync = None;
+            self.sync_timeout.stop();
+            if let Some(view) = view {
+                self.request_start_view(view);
+            }
+            return;
+        }
         if header.checkpoint_op <= self.commit_min
             || header.commit == 0
             || header.commit != header.timestamp.div_ceil(chunk_size).max(1)
@@ -139,6 +165,9 @@ impl<S: StateMachine> Replica<S> {
             return;
         }
         let index = usize::try_from(header.op).expect("bounded");
+        if target.chunks[index].is_none() {
+            sync.idle_rounds = 0;
+        }
         target.chunks[index] = Some(message.body().to_vec());
         if target.chunks.iter().all(Option::is_some) {
             let target = sync.target.take().expect("set above");

@@ -192,7 +192,15 @@ impl Cluster {
     fn route(&mut self, from: u8, outputs: Outputs) -> Result<(), Violation> {
         for applied in &outputs.applied {
             match applied {
-                Applied::Op(header) => self.commits.on_applied(from, header)?,
+                Applied::Op(header) => {
+                    if self.log == Log::Full {
+                        println!(
+                            "{:>7} replica {from} applied op={} checksum={:032x} view={}",
+                            self.tick, header.op, header.checksum, header.view
+                        );
+                    }
+                    self.commits.on_applied(from, header)?;
+                }
                 Applied::Synced(op) => self.commits.on_replica_reset(from, *op),
             }
         }
