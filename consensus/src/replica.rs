@@ -257,7 +257,7 @@ impl<S: StateMachine> Replica<S> {
             self.stats.messages_ignored += 1;
             return;
         }
-        if header.command != Command::Request {
+        if header.command != Command::Request && header.command != Command::Prepare {
             self.last_heard_ticks[usize::from(header.replica)] = self.ticks;
         }
         match header.command {
@@ -303,11 +303,14 @@ impl<S: StateMachine> Replica<S> {
         if header.cluster != self.config.cluster || header.group != self.config.group {
             return false;
         }
-        if header.command == Command::Request {
+        match header.command {
             // A client request forwarded by a backup (or sent directly: u8::MAX).
-            return header.client != 0;
+            Command::Request => header.client != 0,
+            // A prepare travels verbatim: `replica` names the primary that prepared it,
+            // which may be this replica (a repair answer for our own old prepare).
+            Command::Prepare => header.replica < self.config.replica_count,
+            _ => header.replica < self.config.replica_count && header.replica != self.config.replica,
         }
-        header.replica < self.config.replica_count && header.replica != self.config.replica
     }
 
     pub(crate) fn after_event(&mut self) {
