@@ -328,6 +328,14 @@ impl<S: StateMachine> Replica<S> {
         if header.commit >= self.commit_min && header.context != 0 {
             self.commit_max_checksum = Some((header.commit, header.context));
         }
+        // The primary still lacks a quorum above its commit: our prepare_oks may have been
+        // lost. Repeat them (bounded by a pipeline); the primary needs no bodies for that.
+        if self.op > header.commit {
+            let pipeline_max = self.config.pipeline_prepare_queue_max as u64;
+            for op in header.commit + 1..=self.op.min(header.commit + pipeline_max) {
+                self.send_prepare_ok(op);
+            }
+        }
         self.maybe_start_sync(header.op);
     }
 

@@ -160,8 +160,22 @@ impl<S: StateMachine> Replica<S> {
             self.status = Status::Normal;
             self.log_view = self.view;
             self.head_trusted = true;
-            // Every op it journaled was its own quorum's: all of them committed.
-            self.commit_max = self.commit_max.max(self.op);
+            // Its own quorum: every op it holds intact, in an unbroken chain from what it
+            // applied, committed (an op commits only after every op below it did, so the
+            // first hole — a torn write — marks where never-acknowledged ops begin).
+            let mut head = self.commit_min;
+            while head < self.op {
+                let next = head + 1;
+                let Some(header) = self.journal.header(next).copied() else { break };
+                let parent = self.checksum_of(head);
+                if Some(header.parent) != parent || !self.journal.has_prepare(next, header.checksum) {
+                    break;
+                }
+                head = next;
+            }
+            self.journal_remove_above(head);
+            self.op = head;
+            self.commit_max = self.commit_max.max(head);
             self.commit_message_timeout.start();
             self.prepare_timeout.start();
         } else if self.fresh() {

@@ -23,7 +23,16 @@ impl<S: StateMachine> Replica<S> {
         if header.view > self.view + VOTE_VIEWS_MAX {
             return; // Too far ahead to track; ping/start_view will bring us there.
         }
-        *self.start_view_change_votes.entry(header.view).or_default() |= 1 << header.replica;
+        let votes = self.start_view_change_votes.entry(header.view).or_default();
+        let new_voter = *votes & (1 << header.replica) == 0;
+        *votes |= 1 << header.replica;
+        if new_voter && *votes & (1 << self.config.replica) != 0 && self.status == Status::Normal {
+            // We voted for this view too: repeat our vote to the newcomer's audience, so
+            // voters that each missed the others' votes still find their quorum.
+            let mut vote = self.header(Command::StartViewChange);
+            vote.view = header.view;
+            self.broadcast(&Message::new(vote, &[]));
+        }
         self.check_start_view_change_quorum(header.view);
     }
 
