@@ -181,10 +181,10 @@ impl<S: StateMachine> Replica<S> {
         } else if self.client_table.full() {
             let evicted =
                 self.client_table.least_recently_used().expect("a full table has entries");
-            self.client_table.remove(evicted);
+            let session = self.client_table.remove(evicted).expect("listed").session;
             self.stats.evictions += 1;
             if self.is_primary() {
-                self.send_eviction(evicted, EvictionReason::TableFull);
+                self.send_eviction(evicted, session, EvictionReason::TableFull);
             }
         }
     }

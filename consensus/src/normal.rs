@@ -43,10 +43,18 @@ impl<S: StateMachine> Replica<S> {
 
     fn on_request_as_primary(&mut self, request: Message) {
         let header = *request.header();
+        if !self.primary_ready() {
+            // Not caught up: the client table may not know this session yet, so judge the
+            // request only once every op is applied (`primary_pipeline_next`).
+            if !self.pipeline.push_request(request) {
+                self.stats.messages_ignored += 1;
+            }
+            return;
+        }
         if !self.request_is_new(&header) || self.pipeline.has_client(header.client) {
             return;
         }
-        if self.pipeline.prepares_full() || !self.primary_ready() || self.ring_full() {
+        if self.pipeline.prepares_full() || self.ring_full() {
             if !self.pipeline.push_request(request) {
                 self.stats.messages_ignored += 1; // Backpressure: the client retries.
             }
@@ -74,11 +82,11 @@ impl<S: StateMachine> Replica<S> {
             return true;
         }
         let Some(entry) = entry else {
-            self.send_eviction(header.client, EvictionReason::NoSession);
+            self.send_eviction(header.client, header.session, EvictionReason::NoSession);
             return false;
         };
         if header.session != entry.session {
-            self.send_eviction(header.client, EvictionReason::NoSession);
+            self.send_eviction(header.client, header.session, EvictionReason::NoSession);
             return false;
         }
         if header.request == entry.request {
@@ -100,9 +108,12 @@ impl<S: StateMachine> Replica<S> {
         next
     }
 
-    pub(crate) fn send_eviction(&mut self, client: u128, reason: EvictionReason) {
+    /// Tells `client` its `session` is gone (the session lets it ignore a stale eviction
+    /// that arrives after it registered again).
+    pub(crate) fn send_eviction(&mut self, client: u128, session: u64, reason: EvictionReason) {
         let mut header = self.header(Command::Eviction);
         header.client = client;
+        header.session = session;
         header.operation = Operation(reason as u8);
         self.outbox.push(Action::Reply { message: Message::new(header, &[]) });
     }

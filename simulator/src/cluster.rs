@@ -374,6 +374,18 @@ impl Cluster {
                 };
                 self.route(u8::try_from(to).expect("small"), outputs)?;
             } else {
+                if self.log == Log::Full {
+                    let h = message.header();
+                    println!(
+                        "{:>7} {from} -> client {} {:?} request={} op={} session={}",
+                        self.tick,
+                        to - n,
+                        h.command,
+                        h.request,
+                        h.op,
+                        h.session
+                    );
+                }
                 let client = &mut self.clients[to - n];
                 if client.on_message(&message) {
                     self.replies.on_reply(&message, &self.commits)?;
@@ -392,6 +404,13 @@ impl Cluster {
         }
         for index in 0..self.clients.len() {
             if let Some((target, message)) = self.clients[index].tick(self.tick) {
+                if self.log == Log::Full {
+                    let h = message.header();
+                    println!(
+                        "{:>7} client {index} -> {target} request={} session={} operation={}",
+                        self.tick, h.request, h.session, h.operation.0
+                    );
+                }
                 self.commits.on_request_sent(message.header());
                 self.replies.on_request_sent(&message);
                 self.network.send(n + index, usize::from(target), message);

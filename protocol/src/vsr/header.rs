@@ -31,7 +31,7 @@
 //! | RequestHeaders | view, replica, commit (op_min), op (op_max) |
 //! | Headers | view, replica; body: headers |
 //! | RequestPrepare | view, replica, op, context (checksum wanted, 0 = any in the chain) |
-//! | Eviction | view, replica, client, operation (the [`super::EvictionReason`]) |
+//! | Eviction | view, replica, client, session (the one evicted), operation (the [`super::EvictionReason`]) |
 //! | RequestSyncChunk | view, replica, checkpoint_op, context (checkpoint id), op (chunk index) |
 //! | SyncChunk | view, replica, checkpoint_op, context (checkpoint id), op (chunk index), commit (chunk count), timestamp (total bytes); body: chunk |
 
