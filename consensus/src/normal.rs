@@ -81,14 +81,15 @@ impl<S: StateMachine> Replica<S> {
             }
             return true;
         }
-        let Some(entry) = entry else {
-            self.send_eviction(header.client, header.session, EvictionReason::NoSession);
-            return false;
-        };
-        if header.session != entry.session {
-            self.send_eviction(header.client, header.session, EvictionReason::NoSession);
+        if entry.is_none_or(|entry| entry.session != header.session) {
+            // A session opened by an op we have not applied may well exist: we are
+            // behind (a stale primary). Only a session we must know of is truly gone.
+            if header.session <= self.commit_min {
+                self.send_eviction(header.client, header.session, EvictionReason::NoSession);
+            }
             return false;
         }
+        let entry = entry.expect("checked above");
         if header.request == entry.request {
             if header.checksum_body == entry.reply.header().request_checksum {
                 let reply = entry.reply.clone();

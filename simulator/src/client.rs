@@ -41,8 +41,6 @@ pub struct SimClient {
     pub session: u64,
     /// Latest request number assigned.
     pub request: u64,
-    evicted_session: u64,
-    evicted_request: u64,
     /// Checksum of the latest reply (the next request's `parent`).
     pub parent: u128,
     /// The request in flight.
@@ -87,8 +85,6 @@ impl SimClient {
             prng,
             session: 0,
             request: 0,
-            evicted_session: 0,
-            evicted_request: 0,
             parent: 0,
             in_flight: None,
             done: 0,
@@ -139,6 +135,7 @@ impl SimClient {
     }
 
     fn register(&mut self, tick: u64) -> Message {
+        self.request = 0;
         let mut header = self.header(tick);
         header.operation = Operation::REGISTER;
         Message::new(header, &[])
@@ -184,14 +181,6 @@ impl SimClient {
                     if header.operation != Operation::REGISTER {
                         return false;
                     }
-                    if header.session == self.evicted_session {
-                        // The "eviction" was not real: the session lives on, and so do
-                        // its request numbers (reusing one would be a different request).
-                        self.request = self.evicted_request;
-                    }
-                    if header.session != self.evicted_session {
-                        self.request = 0;
-                    }
                     self.session = header.session;
                 } else if header.session != self.session {
                     return false;
@@ -204,12 +193,12 @@ impl SimClient {
                     u8::try_from(header.view % u32::from(self.replica_count)).expect("small");
                 true
             }
+            // Only an eviction of our current session (a stale one, for a session we
+            // already replaced, is ignored).
             Command::Eviction
                 if header.client == self.id && header.session == self.session && self.session != 0 =>
             {
                 // The session is gone: the request's outcome is unknown; start over.
-                self.evicted_session = self.session;
-                self.evicted_request = self.request;
                 self.session = 0;
                 self.in_flight = None;
                 self.stats.evictions += 1;
