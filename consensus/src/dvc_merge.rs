@@ -161,26 +161,24 @@ pub fn merge(dvcs: &[Dvc], replica_count: usize, quorum_nack: usize, pipeline_ma
         "an applied op ({commit_max}) lies above every canonical head ({op})"
     );
 
-    while op > commit_max {
-        let header = headers.get(&op);
-        let vouched = header.is_some_and(|header| dvcs.iter().any(|dvc| dvc.vouches(header)));
-        if vouched {
+    // 1. The lowest uncommitted op that a nack quorum denies never committed, and then
+    //    neither did any op above it (ops commit in order): the log is cut there.
+    for candidate in commit_max + 1..=op {
+        let header = headers.get(&candidate);
+        let denials = dvcs.iter().filter(|dvc| dvc.denies(candidate, header)).count();
+        if denials >= quorum_nack {
+            op = candidate - 1;
             break;
         }
-        let denials = dvcs.iter().filter(|dvc| dvc.denies(op, header)).count();
-        if denials >= quorum_nack {
-            headers.remove(&op);
-            op -= 1;
-            continue;
-        }
-        if dvcs.len() >= replica_count {
-            return Merge::Stalled { op };
-        }
-        return Merge::Waiting;
     }
     headers.retain(|&header_op, _| header_op <= op);
-    // The new primary needs every uncommitted header: fill gaps in the canonical headers
-    // from any sender, following the hash chain down from the head.
+    let all_answered = dvcs.len() >= replica_count;
+    let unsettled = |op| if all_answered { Merge::Stalled { op } } else { Merge::Waiting };
+    if op > commit_max && !headers.contains_key(&op) {
+        return unsettled(op);
+    }
+    // 2. The new primary needs every uncommitted header: fill gaps in the canonical
+    //    headers from any sender, following the hash chain down from the head.
     let mut below = op;
     while below > commit_max + 1 {
         let parent = headers[&below].parent;
@@ -194,11 +192,17 @@ pub fn merge(dvcs: &[Dvc], replica_count: usize, quorum_nack: usize, pipeline_ma
                 Some(header) => {
                     headers.insert(want, header);
                 }
-                None if dvcs.len() >= replica_count => return Merge::Stalled { op: want },
-                None => return Merge::Waiting,
+                None => return unsettled(want),
             }
         }
         below = want;
+    }
+    // 3. Every uncommitted op kept must be held intact by some sender, or its body may
+    //    be gone: wait for more answers (or stall once everyone answered).
+    for kept in commit_max + 1..=op {
+        if !dvcs.iter().any(|dvc| dvc.vouches(&headers[&kept])) {
+            return unsettled(kept);
+        }
     }
     Merge::Complete { headers: headers.into_values().collect(), op, commit_max }
 }
@@ -291,6 +295,19 @@ mod tests {
         // (safe, not live), never a cut.
         let c = dvc(2, 1, &log, "ppppf", 2);
         assert_eq!(merge(&[a, b, c], 3, 2, 4), Merge::Stalled { op: 5 });
+    }
+
+    #[test]
+    fn a_hole_denied_by_a_nack_quorum_cuts_everything_above_it() {
+        let log = chain(1..=5, 1, 2);
+        // Both hold op 5 intact but neither holds op 4 (its write was torn): op 4 never
+        // committed, so neither did op 5, which can commit only after it.
+        let a = dvc(0, 1, &log, "pppbp", 2);
+        let b = dvc(1, 1, &log, "pppbp", 2);
+        assert_eq!(
+            merge(&[a, b], 3, 2, 4),
+            Merge::Complete { headers: log[..3].to_vec(), op: 3, commit_max: 2 }
+        );
     }
 
     #[test]
