@@ -316,6 +316,11 @@ impl<S: StateMachine> Replica<S> {
     pub(crate) fn after_event(&mut self) {
         self.commit_journal();
         self.maybe_checkpoint();
+        // Queued requests wait on several conditions (pipeline room, a durable view, a
+        // checkpoint freeing the ring, catching up); whichever cleared, drain them now.
+        if self.is_primary() && self.pipeline.requests_len() > 0 {
+            self.primary_pipeline_next();
+        }
     }
 
     // ---- Accessors ----------------------------------------------------------------------
