@@ -52,6 +52,7 @@ impl<S: StateMachine> Replica<S> {
                     self.superblock_writing.take().expect("a superblock write was in flight");
                 assert_eq!(state.sequence, sequence, "superblock writes complete in order");
                 self.superblock = state;
+                self.superblock_synced = true;
                 if let Some((op, _)) = self.checkpoint_writing
                     && self.superblock.checkpoint.op == op
                 {

@@ -111,6 +111,9 @@ pub struct Replica<S: StateMachine> {
     pub(crate) superblock: VsrState,
     pub(crate) superblock_writing: Option<VsrState>,
     pub(crate) superblock_queued: bool,
+    /// False from start-up until the first superblock write completes (see
+    /// [`Replica::superblock_durable`]).
+    pub(crate) superblock_synced: bool,
     pub(crate) synced_op: u64,
     pub(crate) sync_in_flight: Option<u64>,
     pub(crate) journal_sync_wanted: bool,
@@ -214,6 +217,7 @@ impl<S: StateMachine> Replica<S> {
             superblock,
             superblock_writing: None,
             superblock_queued: false,
+            superblock_synced: false,
             start_view_change_votes: BTreeMap::new(),
             do_view_change_from: BTreeMap::new(),
             nonce,
@@ -530,12 +534,21 @@ impl<S: StateMachine> Replica<S> {
 
     /// True once `view` is durable (messages of that view may be sent).
     pub(crate) fn view_durable(&self) -> bool {
-        self.superblock.view == self.view
+        self.superblock_synced && self.superblock.view == self.view
     }
 
     /// True once `log_view` is durable (start_view and prepare_ok may be sent).
     pub(crate) fn log_view_durable(&self) -> bool {
-        self.superblock.log_view == self.log_view && self.superblock.view == self.view
+        self.view_durable() && self.superblock.log_view == self.log_view
+    }
+
+    /// The superblock state known to be on stable storage: `None` right after a restart,
+    /// until this replica's first superblock write completes — the copy read at start-up
+    /// may have been written but never synced (a process crash keeps such writes, a power
+    /// loss does not), so nothing may depend on it yet.
+    #[must_use]
+    pub fn superblock_durable(&self) -> Option<&VsrState> {
+        self.superblock_synced.then_some(&self.superblock)
     }
 
     /// Headers of ops `low..=high` held in the journal, ascending.

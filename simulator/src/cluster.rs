@@ -510,9 +510,11 @@ impl Cluster {
             };
             replica.check_invariants();
             let id = u8::try_from(index).expect("small");
-            self.views.observe(id, replica.superblock().view, replica.view())?;
-            let checkpoint = replica.superblock().checkpoint;
-            self.checkpoints.observe(id, checkpoint.op, checkpoint.snapshot_checksum)?;
+            if let Some(durable) = replica.superblock_durable() {
+                self.views.observe(id, durable.view, replica.view())?;
+                let checkpoint = durable.checkpoint;
+                self.checkpoints.observe(id, checkpoint.op, checkpoint.snapshot_checksum)?;
+            }
             let status = (replica.status(), replica.view());
             if self.last_status[index] != Some(status) {
                 self.last_status[index] = Some(status);
