@@ -71,6 +71,12 @@ impl<S: StateMachine> Replica<S> {
         {
             return;
         }
+        if self.is_primary() {
+            // A primary's log changes only by its own prepares: one that must fetch a
+            // checkpoint (its view is over, it learned) steps down first, so it never
+            // heartbeats a commit number from a history its backups do not share.
+            self.step_down();
+        }
         self.sync = Some(SyncState { source, view, idle_rounds: 0, target: None });
         self.sync_timeout.start();
         self.request_sync_chunks();

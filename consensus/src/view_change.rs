@@ -81,6 +81,20 @@ impl<S: StateMachine> Replica<S> {
         self.send_do_view_change();
     }
 
+    /// Leaves normal status without leaving the view: a primary that learned its view is
+    /// over but cannot install the next one yet.
+    pub(crate) fn step_down(&mut self) {
+        assert_eq!(self.status, Status::Normal);
+        self.status = Status::ViewChange;
+        self.head_trusted = false;
+        self.pipeline.clear();
+        self.prepare_timeout.stop();
+        self.commit_message_timeout.stop();
+        self.normal_heartbeat_timeout.stop();
+        self.view_change_status_timeout.start_jittered(&mut self.prng);
+        self.view_change_message_timeout.start();
+    }
+
     /// Sends (or, as the new primary, records) our DVC once the view is durable.
     pub(crate) fn send_do_view_change(&mut self) {
         if self.status != Status::ViewChange || !self.view_durable() {
