@@ -132,8 +132,14 @@ impl<S: StateMachine> Replica<S> {
     /// The superblock's view suffix wins over older journal entries, and entries above it
     /// from views before `log_view` were discarded by that view.
     fn overlay_view_headers(&mut self, state: &VsrState) {
-        let Some(last) = state.view_headers.last() else { return };
-        for header in &state.view_headers {
+        // A suffix recorded while a state transfer was installing a newer checkpoint can
+        // reach past this checkpoint's ring; those ops were never journaled (the ring
+        // guard follows the durable checkpoint), so they are not ours to claim.
+        let ring_max = state.checkpoint.op + self.config.journal_slot_count;
+        let view_headers: Vec<Header> =
+            state.view_headers.iter().filter(|header| header.op <= ring_max).copied().collect();
+        let Some(last) = view_headers.last().copied() else { return };
+        for header in &view_headers {
             if header.op > self.commit_min && self.journal.header(header.op) != Some(header) {
                 self.install_header(*header);
             }
