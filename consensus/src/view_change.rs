@@ -156,6 +156,12 @@ impl<S: StateMachine> Replica<S> {
     }
 
     fn check_do_view_change_quorum(&mut self) {
+        if self.log_view == self.view {
+            // We already started this view once (then crashed): starting it again could
+            // prepare different ops under the same view and op numbers. The next view's
+            // primary takes over instead.
+            return;
+        }
         if !self.do_view_change_from.contains_key(&self.config.replica)
             || self.do_view_change_from.len() < self.config.quorum_view_change()
         {
@@ -191,6 +197,7 @@ impl<S: StateMachine> Replica<S> {
 
     fn start_view_as_primary(&mut self, headers: &[Header], op: u64, commit_max: u64) {
         assert_eq!(self.status, Status::ViewChange);
+        assert!(self.log_view < self.view, "a primary starts its view at most once");
         for header in headers {
             self.install_canonical_header(header);
         }
