@@ -133,6 +133,8 @@ pub struct Replica<S: StateMachine> {
     pub(crate) start_view_change_votes: BTreeMap<u32, u8>,
     pub(crate) do_view_change_from: BTreeMap<u8, Message>,
     pub(crate) nonce: u128,
+    /// A higher view peers report (from pings), and since when.
+    pub(crate) higher_view: Option<(u32, u64)>,
 
     // Reads in flight: commit and repair serving.
     pub(crate) commit_reading: Option<u64>,
@@ -221,6 +223,7 @@ impl<S: StateMachine> Replica<S> {
             start_view_change_votes: BTreeMap::new(),
             do_view_change_from: BTreeMap::new(),
             nonce,
+            higher_view: None,
             commit_reading: None,
             repair_reads: BTreeMap::new(),
             sync: None,

@@ -43,6 +43,7 @@ impl<S: StateMachine> Replica<S> {
                 self.vote_start_view_change(proposed.max(self.view + 1));
             }
         }
+        self.vote_for_higher_view();
         if self.view_change_status_timeout.fired() {
             self.view_change_status_timeout.start_jittered(&mut self.prng);
             if self.status == Status::ViewChange {
@@ -84,6 +85,24 @@ impl<S: StateMachine> Replica<S> {
         }
     }
 
+    /// A replica stuck in a higher view (it joined a view change that never finished,
+    /// then restarted) can never come back down: views only grow. If a replica keeps
+    /// hearing of such a view and no start_view for it arrives, it votes to move there,
+    /// so the cluster readmits the straggler instead of leaving it out forever.
+    fn vote_for_higher_view(&mut self) {
+        let Some((view, since)) = self.higher_view else { return };
+        if view <= self.view || self.status != Status::Normal {
+            self.higher_view = None;
+            return;
+        }
+        let patience = 3 * self.config.timeouts.request_start_view_ticks;
+        if self.ticks >= since + patience {
+            self.higher_view = Some((view, self.ticks));
+            let proposed = self.start_view_change_votes.keys().next_back().copied().unwrap_or(0);
+            self.vote_start_view_change(view.max(proposed));
+        }
+    }
+
     fn send_pings(&mut self) {
         let mut header = self.header(Command::Ping);
         header.op = self.op;
@@ -99,6 +118,9 @@ impl<S: StateMachine> Replica<S> {
         self.send_header(ping.replica, pong);
         if ping.view > self.view {
             self.request_start_view(ping.view);
+            if self.status == Status::Normal && self.higher_view.is_none_or(|(view, _)| ping.view > view) {
+                self.higher_view = Some((ping.view, self.ticks));
+            }
         }
         if ping.view == self.view {
             self.maybe_start_sync(ping.op);
