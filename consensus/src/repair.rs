@@ -26,8 +26,9 @@ impl<S: StateMachine> Replica<S> {
         }
         // Catch up to the primary's commit point when we lack its head entirely.
         if let Some((op, checksum)) = self.commit_max_checksum
-            && op > self.op
+            && op > self.commit_min
             && !self.is_primary()
+            && self.journal.header(op).is_none_or(|held| held.checksum != checksum)
         {
             let target = self.repair_target();
             self.send_request_prepare(target, op, checksum);
@@ -184,15 +185,14 @@ impl<S: StateMachine> Replica<S> {
             if self.journal.has_prepare(header.op, header.checksum) {
                 return;
             }
-        } else if self.commit_max_checksum == Some((header.op, header.checksum))
-            && !self.is_primary()
-            && header.op > self.op
-            && header.op <= ring_max
-        {
-            // The head the current primary vouched for in its heartbeat.
+        } else if self.commit_max_checksum == Some((header.op, header.checksum)) && !self.is_primary() {
+            // The op the current primary's heartbeat vouched for: a trust anchor even
+            // when our own header there is missing or stale.
             self.install_header(header);
-            self.op = header.op;
-            self.head_trusted = true;
+            if header.op >= self.op {
+                self.op = header.op;
+                self.head_trusted = true;
+            }
         } else if !self.repair_header(&header) {
             return;
         }

@@ -308,13 +308,23 @@ impl Cluster {
                 replicas.len()
             ));
         }
-        // An op the primary's log needs that no replica holds intact: lost beyond the
-        // fault model's guarantees (power losses stacked on disk faults). Safe, not live.
-        let primary = replicas.iter().filter(|r| r.is_primary()).max_by_key(|r| r.view())?;
-        for op in primary.commit_min() + 1..=primary.op() {
-            let Some(header) = primary.journal().header(op) else { continue };
-            if !replicas.iter().any(|r| r.journal().has_prepare(op, header.checksum)) {
-                return Some(format!("op {op} is intact on no replica: the stall is justified"));
+        // An op some replica knows of but no replica holds intact, above what everyone
+        // applied: lost beyond the fault model's guarantees (a power loss stacked on disk
+        // faults). The protocol must not guess it away: safe, not live.
+        let applied = replicas.iter().map(|r| r.commit_min()).max().unwrap_or(0);
+        let head = replicas.iter().map(|r| r.op()).max().unwrap_or(0);
+        for op in applied + 1..=head {
+            let known = replicas.iter().any(|r| r.journal().header(op).is_some() || r.journal().faulty(op));
+            let intact = replicas.iter().any(|r| {
+                r.journal().header(op).is_some_and(|header| r.journal().has_prepare(op, header.checksum))
+            });
+            let faults = &self.summary.node_faults;
+            let lost_with_power = faults.power_losses + faults.cluster_power_losses > 0;
+            if known && !intact && lost_with_power {
+                return Some(format!(
+                    "op {op} is intact on no replica after a power loss: lost beyond the fault model, \
+                     the stall is justified"
+                ));
             }
         }
         None
