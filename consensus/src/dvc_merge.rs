@@ -122,6 +122,9 @@ pub enum Merge {
     },
     /// Some op is neither vouched for nor denied by a nack quorum; more DVCs may settle it.
     Waiting,
+    /// A sender applied ops past every canonical head (learned from a later view): the
+    /// view change is obsolete and must not start.
+    Obsolete,
     /// Every replica answered and an op still cannot be settled: the view cannot start.
     Stalled {
         /// The unsettled op.
@@ -156,10 +159,12 @@ pub fn merge(dvcs: &[Dvc], replica_count: usize, quorum_nack: usize, pipeline_ma
     let mut commit_max = dvcs.iter().map(|dvc| dvc.commit_min).max().expect("non-empty");
     commit_max = commit_max.max(headers.values().map(|header| header.commit).max().unwrap_or(0));
     commit_max = commit_max.max(op.saturating_sub(pipeline_max));
-    assert!(
-        commit_max <= op,
-        "an applied op ({commit_max}) lies above every canonical head ({op})"
-    );
+    if commit_max > op {
+        // A sender applied ops beyond every canonical head: it learned them from a later
+        // view (state transfer) while this view change was still collecting. This view
+        // is obsolete; a later one will carry that history.
+        return Merge::Obsolete;
+    }
 
     // 1. The lowest uncommitted op that a nack quorum denies never committed, and then
     //    neither did any op above it (ops commit in order): the log is cut there.
@@ -308,6 +313,16 @@ mod tests {
             merge(&[a, b], 3, 2, 4),
             Merge::Complete { headers: log[..3].to_vec(), op: 3, commit_max: 2 }
         );
+    }
+
+    #[test]
+    fn a_sender_ahead_of_every_canonical_head_makes_the_view_obsolete() {
+        let log = chain(1..=5, 1, 2);
+        let canonical = dvc(0, 3, &log, "ppppp", 2);
+        // Replica 1 state-synced to op 9 from a later view while this one was collecting.
+        let mut ahead = dvc(1, 1, &log[..2], "pp", 9);
+        ahead.commit_min = 9;
+        assert_eq!(merge(&[canonical, ahead], 3, 2, 4), Merge::Obsolete);
     }
 
     #[test]

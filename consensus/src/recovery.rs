@@ -174,7 +174,8 @@ impl<S: StateMachine> Replica<S> {
                 let next = head + 1;
                 let Some(header) = self.journal.header(next).copied() else { break };
                 let parent = self.checksum_of(head);
-                if Some(header.parent) != parent || !self.journal.has_prepare(next, header.checksum) {
+                if Some(header.parent) != parent || !self.journal.has_prepare(next, header.checksum)
+                {
                     break;
                 }
                 head = next;

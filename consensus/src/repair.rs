@@ -185,7 +185,9 @@ impl<S: StateMachine> Replica<S> {
             if self.journal.has_prepare(header.op, header.checksum) {
                 return;
             }
-        } else if self.commit_max_checksum == Some((header.op, header.checksum)) && !self.is_primary() {
+        } else if self.commit_max_checksum == Some((header.op, header.checksum))
+            && !self.is_primary()
+        {
             // The op the current primary's heartbeat vouched for: a trust anchor even
             // when our own header there is missing or stale.
             self.install_header(header);

@@ -316,7 +316,9 @@ impl<S: StateMachine> Replica<S> {
             // A prepare travels verbatim: `replica` names the primary that prepared it,
             // which may be this replica (a repair answer for our own old prepare).
             Command::Prepare => header.replica < self.config.replica_count,
-            _ => header.replica < self.config.replica_count && header.replica != self.config.replica,
+            _ => {
+                header.replica < self.config.replica_count && header.replica != self.config.replica
+            }
         }
     }
 

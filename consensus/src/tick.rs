@@ -118,7 +118,9 @@ impl<S: StateMachine> Replica<S> {
         self.send_header(ping.replica, pong);
         if ping.view > self.view {
             self.request_start_view(ping.view);
-            if self.status == Status::Normal && self.higher_view.is_none_or(|(view, _)| ping.view > view) {
+            if self.status == Status::Normal
+                && self.higher_view.is_none_or(|(view, _)| ping.view > view)
+            {
                 self.higher_view = Some((ping.view, self.ticks));
             }
         }

@@ -196,7 +196,9 @@ impl SimClient {
             // Only an eviction of our current session (a stale one, for a session we
             // already replaced, is ignored).
             Command::Eviction
-                if header.client == self.id && header.session == self.session && self.session != 0 =>
+                if header.client == self.id
+                    && header.session == self.session
+                    && self.session != 0 =>
             {
                 // The session is gone: the request's outcome is unknown; start over.
                 self.session = 0;

@@ -314,9 +314,12 @@ impl Cluster {
         let applied = replicas.iter().map(|r| r.commit_min()).max().unwrap_or(0);
         let head = replicas.iter().map(|r| r.op()).max().unwrap_or(0);
         for op in applied + 1..=head {
-            let known = replicas.iter().any(|r| r.journal().header(op).is_some() || r.journal().faulty(op));
+            let known =
+                replicas.iter().any(|r| r.journal().header(op).is_some() || r.journal().faulty(op));
             let intact = replicas.iter().any(|r| {
-                r.journal().header(op).is_some_and(|header| r.journal().has_prepare(op, header.checksum))
+                r.journal()
+                    .header(op)
+                    .is_some_and(|header| r.journal().has_prepare(op, header.checksum))
             });
             let faults = &self.summary.node_faults;
             let lost_with_power = faults.power_losses + faults.cluster_power_losses > 0;
