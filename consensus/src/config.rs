@@ -263,7 +263,7 @@ mod tests {
         let two = ReplicaConfig::test(0, 2);
         assert_eq!(
             (two.quorum_replication(), two.quorum_view_change(), two.quorum_nack()),
-            (2, 1, 1)
+            (2, 2, 1)
         );
         let four = ReplicaConfig::test(0, 4);
         assert_eq!((four.quorum_replication(), four.quorum_view_change()), (2, 3));

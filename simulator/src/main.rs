@@ -237,6 +237,7 @@ fn swarm(args: &Args) -> ExitCode {
     let next = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(Mutex::new(Vec::new()));
     let ops = Arc::new(AtomicU64::new(0));
+    let justified = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut base = vireo_consensus::prng::Prng::new(args.from);
     let first = base.next_u64();
@@ -244,6 +245,7 @@ fn swarm(args: &Args) -> ExitCode {
         .map(|_| {
             let (next, failures, ops, args) =
                 (next.clone(), failures.clone(), ops.clone(), args.clone());
+            let justified = justified.clone();
             std::thread::spawn(move || {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
@@ -255,6 +257,9 @@ fn swarm(args: &Args) -> ExitCode {
                     let replay = replay_command(seed, &args);
                     let result = run_seed(options, Log::Quiet);
                     ops.fetch_add(result.ops, Ordering::Relaxed);
+                    if result.kind.starts_with("stalled") {
+                        justified.fetch_add(1, Ordering::Relaxed);
+                    }
                     if result.code != 0 {
                         let line = format!(
                             "seed {seed}: {} ({}) — replay: {replay}",
@@ -275,10 +280,12 @@ fn swarm(args: &Args) -> ExitCode {
     let elapsed = started.elapsed().as_secs_f64();
     let failures = failures.lock().expect("not poisoned");
     println!(
-        "swarm: {ran} seeds in {elapsed:.1}s on {jobs} threads ({:.1} seeds/s, {:.0} simulated ops per CPU-second), {} failed",
+        "swarm: {ran} seeds in {elapsed:.1}s on {jobs} threads ({:.1} seeds/s, {:.0} simulated ops per CPU-second), \
+         {} failed, {} ended in a justified stall",
         ran as f64 / elapsed,
         ops.load(Ordering::Relaxed) as f64 / (elapsed * jobs as f64),
-        failures.len()
+        failures.len(),
+        justified.load(Ordering::Relaxed)
     );
     for (_, line) in failures.iter() {
         println!("  {line}");
