@@ -64,6 +64,9 @@ mod tick;
 pub mod timeout;
 mod view_change;
 
+#[cfg(test)]
+mod test_fixture;
+
 pub use action::{Action, IoDone};
 pub use config::{ConfigError, Durability, ReplicaConfig, Timeouts};
 pub use recovery::{OpenError, root_checksum};

@@ -402,3 +402,7 @@ impl<S: StateMachine> Replica<S> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "normal_tests.rs"]
+mod tests;
