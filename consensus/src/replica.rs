@@ -135,6 +135,9 @@ pub struct Replica<S: StateMachine> {
     pub(crate) nonce: u128,
     /// A higher view peers report (from pings), and since when.
     pub(crate) higher_view: Option<(u32, u64)>,
+    /// Joined the current view without its log suffix (it lay beyond our ring): the
+    /// superblock records an empty suffix until the primary's headers give us a head.
+    pub(crate) suffix_unknown: bool,
 
     // Reads in flight: commit and repair serving.
     pub(crate) commit_reading: Option<u64>,
@@ -224,6 +227,7 @@ impl<S: StateMachine> Replica<S> {
             do_view_change_from: BTreeMap::new(),
             nonce,
             higher_view: None,
+            suffix_unknown: false,
             commit_reading: None,
             repair_reads: BTreeMap::new(),
             sync: None,
@@ -533,6 +537,9 @@ impl<S: StateMachine> Replica<S> {
     /// The suffix of the log that a view change installed or would install: headers of
     /// ops `max(op - pipeline, checkpoint + 1)..=op` that the journal holds.
     pub(crate) fn view_headers(&self) -> Vec<Header> {
+        if self.suffix_unknown {
+            return Vec::new(); // See `install_view_without_suffix`.
+        }
         let low = self.op.saturating_sub(self.config.pipeline_prepare_queue_max as u64).max(1);
         (low..=self.op).filter_map(|op| self.journal.header(op).copied()).collect()
     }

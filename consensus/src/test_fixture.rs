@@ -197,6 +197,35 @@ impl Node {
         panic!("replica did not settle");
     }
 
+    /// Ticks (running background I/O such as journal syncs to completion) until a tick's
+    /// non-I/O output satisfies `wanted`, at most `max` ticks; returns that tick's number
+    /// and its whole non-I/O output.
+    pub(crate) fn tick_until(
+        &mut self,
+        max: u64,
+        wanted: impl Fn(&[Action]) -> bool,
+    ) -> (u64, Vec<Action>) {
+        for tick in 1..=max {
+            self.replica.on_tick();
+            let out = self.settle();
+            if wanted(&out) {
+                return (tick, out);
+            }
+        }
+        panic!("nothing wanted in {max} ticks");
+    }
+
+    /// Executes and completes `actions`' I/O, then settles; returns every non-I/O action
+    /// emitted after `actions`.
+    pub(crate) fn settle_actions(&mut self, actions: Vec<Action>) -> Vec<Action> {
+        let done = self.execute(&actions);
+        for done in done {
+            self.replica.on_io_done(done);
+            self.replica.check_invariants();
+        }
+        self.settle()
+    }
+
     /// Like [`Node::message`], then settles; returns every non-I/O action.
     pub(crate) fn message_settled(&mut self, message: Message) -> Vec<Action> {
         self.replica.on_message(message);
@@ -279,6 +308,11 @@ pub(crate) fn only_sent(actions: &[Action], to: u8, command: Command) -> Message
         .collect();
     assert_eq!(found.len(), 1, "expected one {command:?} to {to}, got {actions:#?}");
     found.into_iter().next().expect("one")
+}
+
+/// True if `actions` send a message of `command`.
+pub(crate) fn sends_command(actions: &[Action], command: Command) -> bool {
+    sends(actions).iter().any(|(_, message)| message.header().command == command)
 }
 
 /// A `Send` of `header` (sealed with an empty body) to `to`.

@@ -240,6 +240,7 @@ impl<S: StateMachine> Replica<S> {
     /// Common to the new primary and backups installing a view.
     fn enter_normal(&mut self) {
         self.status = Status::Normal;
+        self.suffix_unknown = false;
         self.commit_max_checksum = None;
         self.log_view = self.view;
         self.pipeline.clear();
@@ -313,8 +314,13 @@ impl<S: StateMachine> Replica<S> {
             return;
         }
         if header.op > self.superblock.checkpoint.op + self.config.journal_slot_count {
-            // Too far ahead for our ring: fetch a checkpoint first, then this view.
-            self.start_sync(header.replica, Some(header.view));
+            if header.checkpoint_op > self.commit_min {
+                // Too far ahead for our ring, and the primary holds a newer checkpoint:
+                // fetch it first, then this view.
+                self.start_sync(header.replica, Some(header.view));
+            } else {
+                self.install_view_without_suffix(&header);
+            }
             return;
         }
         let recovering = self.status == Status::RecoveringHead;
@@ -338,6 +344,31 @@ impl<S: StateMachine> Replica<S> {
         }
         self.enter_normal();
         self.head_trusted = true;
+        self.persist();
+    }
+
+    /// Joins the view of a start_view whose suffix lies beyond our journal ring, when no
+    /// newer checkpoint exists to sync to: we lag by less than a checkpoint but more than
+    /// the ring allows. Our entries above what we applied may be stale and cannot be
+    /// checked against the suffix, so they are dropped — but marked faulty, since we may
+    /// have acknowledged them: never denied in a view change. The primary's headers then
+    /// refill the log forward from what we applied (see `repair`).
+    fn install_view_without_suffix(&mut self, header: &Header) {
+        let recovering = self.status == Status::RecoveringHead;
+        let applied = self.commit_min;
+        let head = self.op;
+        self.view = header.view;
+        self.journal_remove_above(applied);
+        for op in applied + 1..=head {
+            self.journal.mark_faulty(op);
+        }
+        if recovering {
+            self.faulty_floor_op = self.faulty_floor_op.min(applied);
+        }
+        self.commit_max = self.commit_max.max(header.commit);
+        self.enter_normal();
+        self.head_trusted = false;
+        self.suffix_unknown = true;
         self.persist();
     }
 
@@ -383,3 +414,7 @@ fn start_view_headers(body: &HeadersBody, op: u64) -> Option<Vec<Header>> {
     }
     Some(headers)
 }
+
+#[cfg(test)]
+#[path = "view_change_tests.rs"]
+mod tests;
