@@ -271,3 +271,7 @@ impl<S: StateMachine> Replica<S> {
         self.journal_write(message);
     }
 }
+
+#[cfg(test)]
+#[path = "repair_tests.rs"]
+mod tests;

@@ -102,6 +102,23 @@ impl Node {
         node
     }
 
+    /// The process restarts on the same disk (every completed write kept: `MemoryStorage`
+    /// loses nothing), telling recovery `evidence`. Start-up actions are left pending.
+    pub(crate) fn restart(self, evidence: RestartEvidence) -> Self {
+        let config = self.replica.config().clone();
+        Self::open(config, self.storage.restarted(), evidence)
+    }
+
+    /// Flips a byte in the body of `op`'s prepare slot on disk (the redundant header stays
+    /// intact): after a restart, recovery finds the slot faulty.
+    pub(crate) fn corrupt_prepare(&mut self, op: u64) {
+        let layout = layout(self.replica.config());
+        let offset = layout.prepare_offset(layout.slot(op));
+        let at = usize::try_from(offset).expect("fits") + vireo_protocol::vsr::HEADER_SIZE - 1;
+        let bytes = self.storage.bytes_mut(FILE).expect("journal file");
+        bytes[at] ^= 0x5a;
+    }
+
     /// The replica's pending actions, taken.
     pub(crate) fn take(&mut self) -> Vec<Action> {
         self.replica.check_invariants();
