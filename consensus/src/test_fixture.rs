@@ -481,10 +481,32 @@ impl Nodes {
         replies.into_iter().find(|reply| reply.header().client == client).expect("replied")
     }
 
+    /// `count` replicas where client `client` registered (op 1) and then made `requests`
+    /// requests (ops 2..), every op committed and applied everywhere (heartbeat delivered).
+    pub(crate) fn committed(count: u8, client: u128, requests: u64) -> Self {
+        let mut nodes = Self::fresh(count);
+        let mut parent = nodes.register(client).header().checksum;
+        for number in 1..=requests {
+            let body = [u8::try_from(number % 251).expect("small")];
+            let replies = nodes.submit(request(client, 1, number, parent, &body), &[]);
+            parent = replies[0].header().checksum;
+        }
+        nodes.heartbeat();
+        for node in &nodes.nodes {
+            assert_eq!(node.replica.commit_min(), requests + 1);
+        }
+        nodes
+    }
+
     /// The committed prepare heartbeat: the primary's next `Commit` delivered to all.
     pub(crate) fn heartbeat(&mut self) {
         let ticks = self.nodes[0].replica.config().timeouts.commit_message_ticks;
-        let actions: Vec<Action> = (0..ticks).flat_map(|_| self.nodes[0].tick()).collect();
+        let actions: Vec<Action> = (0..ticks)
+            .flat_map(|_| {
+                self.nodes[0].replica.on_tick();
+                self.nodes[0].settle()
+            })
+            .collect();
         let commits: Vec<Action> = actions
             .into_iter()
             .filter(|action| {
@@ -495,4 +517,68 @@ impl Nodes {
         assert!(!commits.is_empty(), "the primary heartbeats");
         self.pump(0, commits, &[]);
     }
+}
+
+/// Asserts `actual == expected` exactly; on a mismatch, prints both compactly, one line
+/// per action with every header field that is not zero, so the difference is readable.
+#[track_caller]
+pub(crate) fn assert_actions(actual: &[Action], expected: &[Action]) {
+    if actual != expected {
+        let show = |actions: &[Action]| {
+            actions.iter().map(|action| format!("  {}\n", describe(action))).collect::<String>()
+        };
+        panic!("actions differ\nactual:\n{}expected:\n{}", show(actual), show(expected));
+    }
+}
+
+/// One line: the action and the non-zero fields of its header or state.
+pub(crate) fn describe(action: &Action) -> String {
+    match action {
+        Action::Send { replica, message } => {
+            format!("send to {replica}: {} body {}B", describe_header(message.header()), message.body().len())
+        }
+        Action::Reply { message } => format!("reply: {}", describe_header(message.header())),
+        Action::JournalWrite { message } => {
+            format!("journal write: {}", describe_header(message.header()))
+        }
+        Action::Applied { header } => format!("applied: {}", describe_header(header)),
+        Action::SuperblockWrite { state } => format!(
+            "superblock write: sequence {} view {} log_view {} commit_max {} synced_op {} \
+             checkpoint {} clean {} recovering_head {} view_headers {:?}",
+            state.sequence,
+            state.view,
+            state.log_view,
+            state.commit_max,
+            state.synced_op,
+            state.checkpoint.op,
+            state.clean_shutdown,
+            state.recovering_head,
+            state.view_headers.iter().map(|header| header.op).collect::<Vec<_>>()
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+fn describe_header(header: &Header) -> String {
+    let mut out = format!("{:?} replica {} view {}", header.command, header.replica, header.view);
+    for (name, value) in [
+        ("log_view", u128::from(header.log_view)),
+        ("op", u128::from(header.op)),
+        ("commit", u128::from(header.commit)),
+        ("timestamp", u128::from(header.timestamp)),
+        ("request", u128::from(header.request)),
+        ("session", u128::from(header.session)),
+        ("checkpoint_op", u128::from(header.checkpoint_op)),
+        ("flags", u128::from(header.flags)),
+        ("operation", u128::from(header.operation.0)),
+        ("client", header.client),
+        ("context", header.context % 100_000),
+        ("parent", header.parent % 100_000),
+        ("checksum", header.checksum % 100_000),
+    ] {
+        if value != 0 {
+            out.push_str(&format!(" {name} {value}"));
+        }
+    }
+    out
 }
