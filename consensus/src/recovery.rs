@@ -107,7 +107,6 @@ impl<S: StateMachine> Replica<S> {
         replica.commit_min_checksum = state.checkpoint.prepare_checksum;
         replica.commit_max = state.commit_max.max(state.checkpoint.op);
         let (journal, head) = Journal::recover(&recovered.decisions, state.checkpoint.op);
-        eprintln!("DBG open r{} seq={} checkpoint={} log_view={} view={} view_headers={:?} head={head} decisions={:?}", state.replica, state.sequence, state.checkpoint.op, state.log_view, state.view, state.view_headers.iter().map(|h| (h.op, h.view)).collect::<Vec<_>>(), recovered.decisions.iter().map(|d| match d { vireo_storage::journal::SlotDecision::Empty => "E".to_string(), vireo_storage::journal::SlotDecision::Clean(h) => format!("C{}/{}", h.op, h.view), vireo_storage::journal::SlotDecision::Fix(h) => format!("X{}/{}", h.op, h.view), vireo_storage::journal::SlotDecision::Faulty(h) => format!("F{:?}", h.map(|h| h.op)) }).collect::<Vec<_>>());
         replica.journal = journal;
         replica.op = head.max(replica.commit_min);
         replica.install_checkpoint_header(checkpoint_header);
