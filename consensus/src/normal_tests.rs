@@ -104,9 +104,10 @@ fn primary_answers_a_retried_request_from_the_client_table_without_preparing_it(
     let mut nodes = Nodes::fresh(3);
     let registered = nodes.register(CLIENT);
     // A retried register: the cached register reply, nothing prepared.
-    assert_eq!(nodes.nodes[0].request(register(CLIENT)), vec![Action::Reply {
-        message: registered.clone()
-    }]);
+    assert_eq!(
+        nodes.nodes[0].request(register(CLIENT)),
+        vec![Action::Reply { message: registered.clone() }]
+    );
 
     let request = request(CLIENT, 1, 1, registered.header().checksum, b"abc");
     let replies = nodes.submit(request.clone(), &[]);
@@ -161,14 +162,20 @@ fn primary_queues_a_request_while_the_pipeline_is_full_and_prepares_it_on_commit
     let mut prepares = Vec::new();
     for (client, reply) in clients.iter().zip(&replies).take(4) {
         let session = reply.header().session;
-        let actions = nodes.nodes[0]
-            .request_settled(request(*client, session, 1, reply.header().checksum, b"x"));
+        let actions = nodes.nodes[0].request_settled(request(
+            *client,
+            session,
+            1,
+            reply.header().checksum,
+            b"x",
+        ));
         prepares.push(only_sent(&actions, 1, Command::Prepare));
     }
     assert_eq!(nodes.nodes[0].replica.op(), 9);
     assert!(nodes.nodes[0].replica.pipeline.prepares_full());
 
-    let fifth = request(clients[4], replies[4].header().session, 1, replies[4].header().checksum, b"y");
+    let fifth =
+        request(clients[4], replies[4].header().session, 1, replies[4].header().checksum, b"y");
     let actions = nodes.nodes[0].request(fifth.clone());
     assert_eq!(actions, vec![], "queued: no prepare while the pipeline is full");
     assert_eq!(nodes.nodes[0].replica.pipeline.requests_len(), 1);
@@ -252,10 +259,13 @@ fn primary_commits_when_a_quorum_holds_the_prepare_and_replies_to_the_client() {
     assert_eq!(primary.replica.commit_max(), 0);
 
     let actions = primary.message(good);
-    assert_eq!(actions, vec![
-        Action::Applied { header },
-        Action::Reply { message: expected_reply(&header, 1, &[]) },
-    ]);
+    assert_eq!(
+        actions,
+        vec![
+            Action::Applied { header },
+            Action::Reply { message: expected_reply(&header, 1, &[]) },
+        ]
+    );
     assert_eq!((primary.replica.commit_min(), primary.replica.commit_max()), (1, 1));
     assert_eq!(primary.replica.client_table().get(CLIENT).map(|e| e.session), Some(1));
 }
@@ -300,10 +310,10 @@ fn backup_forwards_a_direct_client_request_to_its_primary_once() {
     let mut backup = Node::fresh(2, 3);
     let request = register(CLIENT);
 
-    assert_eq!(backup.request(request.clone()), vec![Action::Send {
-        replica: 0,
-        message: request.clone()
-    }]);
+    assert_eq!(
+        backup.request(request.clone()),
+        vec![Action::Send { replica: 0, message: request.clone() }]
+    );
 
     // Forwarded requests carry the forwarder's index and are never forwarded again.
     let mut forwarded = *request.header();

@@ -103,10 +103,13 @@ fn recovering_head_leaves_on_the_primary_start_view_that_echoes_its_nonce() {
     state.commit_max = 3; // The primary's commit, from its start_view.
     let op1 = backup.prepare_header(1);
     // The view is installed; re-applying the committed ops from disk begins at once.
-    assert_actions(&actions, &[
-        Action::SuperblockWrite { state: Box::new(state) },
-        Action::JournalRead { op: 1, checksum: op1.checksum },
-    ]);
+    assert_actions(
+        &actions,
+        &[
+            Action::SuperblockWrite { state: Box::new(state) },
+            Action::JournalRead { op: 1, checksum: op1.checksum },
+        ],
+    );
     assert_eq!(backup.replica.status(), Status::Normal);
     assert_eq!(backup.replica.stall_reason(), None);
 }

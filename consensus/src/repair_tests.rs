@@ -18,7 +18,7 @@ fn three_committed_ops() -> Nodes {
         let reply = nodes.submit(request(CLIENT, 1, number, parent, b"abc"), &[]).remove(0);
         parent = reply.header().checksum;
     }
-    nodes.heartbeat();
+    nodes.heartbeat(&[]);
     for node in &nodes.nodes {
         assert_eq!((node.replica.op(), node.replica.commit_min()), (3, 3));
     }
@@ -170,14 +170,15 @@ fn a_gap_in_the_chain_is_repaired_by_headers_then_prepare() {
     wanted.context = op2.checksum;
     let wanted = Message::new(wanted, &[]);
     assert!(
-        out.iter().any(|action| matches!(action, Action::Send { message, .. } if *message == wanted)),
+        out.iter()
+            .any(|action| matches!(action, Action::Send { message, .. } if *message == wanted)),
         "{out:#?}"
     );
     let prepare = only_sent(&nodes.nodes[0].message(wanted), 2, Command::Prepare);
     assert_eq!(prepare.header(), &op2);
     let actions = nodes.nodes[2].message(prepare.clone());
     assert_eq!(actions, vec![Action::JournalWrite { message: prepare }]);
-    let out = nodes.nodes[2].settle_actions(actions);
+    let out = nodes.nodes[2].settle_actions(&actions);
     assert_eq!(
         out.iter().filter(|action| matches!(action, Action::Applied { .. })).collect::<Vec<_>>(),
         vec![&Action::Applied { header: op2 }],

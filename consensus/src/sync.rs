@@ -232,3 +232,7 @@ impl<S: StateMachine> Replica<S> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "sync_tests.rs"]
+mod tests;

@@ -1,4 +1,3 @@
-#![allow(dead_code)] // TEMP
 //! Test fixture for the per-handler unit tests (`*_tests.rs`): a replica on a real
 //! `JournalStore` over `MemoryStorage`, whose I/O the test completes by hand, plus a
 //! tiny state machine and the headers a test expects, stamped field by field.
@@ -137,17 +136,6 @@ impl Node {
         self.take()
     }
 
-    /// One tick; returns exactly what the replica emitted.
-    pub(crate) fn tick(&mut self) -> Vec<Action> {
-        self.replica.on_tick();
-        self.take()
-    }
-
-    /// `count` ticks; returns everything emitted, in order.
-    pub(crate) fn ticks(&mut self, count: u64) -> Vec<Action> {
-        (0..count).flat_map(|_| self.tick()).collect()
-    }
-
     /// Completions fed back; returns exactly what the replica emitted.
     pub(crate) fn complete(&mut self, done: Vec<IoDone>) -> Vec<Action> {
         for done in done {
@@ -234,8 +222,8 @@ impl Node {
 
     /// Executes and completes `actions`' I/O, then settles; returns every non-I/O action
     /// emitted after `actions`.
-    pub(crate) fn settle_actions(&mut self, actions: Vec<Action>) -> Vec<Action> {
-        let done = self.execute(&actions);
+    pub(crate) fn settle_actions(&mut self, actions: &[Action]) -> Vec<Action> {
+        let done = self.execute(actions);
         for done in done {
             self.replica.on_io_done(done);
             self.replica.check_invariants();
@@ -439,9 +427,9 @@ impl Nodes {
 
     /// Delivers `sends` from `from`, and everything they cause, until quiet (bounded),
     /// except messages to replicas listed in `cut`. Returns client replies.
-    pub(crate) fn pump(&mut self, from: u8, actions: Vec<Action>, cut: &[u8]) -> Vec<Message> {
+    pub(crate) fn pump(&mut self, from: u8, actions: &[Action], cut: &[u8]) -> Vec<Message> {
         let mut queue: Vec<(u8, u8, Message)> =
-            sends(&actions).into_iter().map(|(to, message)| (from, to, message)).collect();
+            sends(actions).into_iter().map(|(to, message)| (from, to, message)).collect();
         let mut replies: Vec<Message> = actions
             .iter()
             .filter_map(|action| match action {
@@ -472,7 +460,7 @@ impl Nodes {
     /// The primary (replica 0 in view 0) orders `request`; everything is delivered.
     pub(crate) fn submit(&mut self, request: Message, cut: &[u8]) -> Vec<Message> {
         let actions = self.nodes[0].request_settled(request);
-        self.pump(0, actions, cut)
+        self.pump(0, &actions, cut)
     }
 
     /// Registers `client` and returns its reply (session = its op).
@@ -484,22 +472,29 @@ impl Nodes {
     /// `count` replicas where client `client` registered (op 1) and then made `requests`
     /// requests (ops 2..), every op committed and applied everywhere (heartbeat delivered).
     pub(crate) fn committed(count: u8, client: u128, requests: u64) -> Self {
+        Self::committed_without(count, client, requests, &[])
+    }
+
+    /// Like [`Nodes::committed`], but nothing ever reaches the replicas in `cut`.
+    pub(crate) fn committed_without(count: u8, client: u128, requests: u64, cut: &[u8]) -> Self {
         let mut nodes = Self::fresh(count);
-        let mut parent = nodes.register(client).header().checksum;
+        let replies = nodes.submit(register(client), cut);
+        let mut parent = replies[0].header().checksum;
         for number in 1..=requests {
             let body = [u8::try_from(number % 251).expect("small")];
-            let replies = nodes.submit(request(client, 1, number, parent, &body), &[]);
+            let replies = nodes.submit(request(client, 1, number, parent, &body), cut);
             parent = replies[0].header().checksum;
         }
-        nodes.heartbeat();
-        for node in &nodes.nodes {
-            assert_eq!(node.replica.commit_min(), requests + 1);
+        nodes.heartbeat(cut);
+        for (index, node) in nodes.nodes.iter().enumerate() {
+            let cut = cut.contains(&u8::try_from(index).expect("small"));
+            assert_eq!(node.replica.commit_min(), if cut { 0 } else { requests + 1 });
         }
         nodes
     }
 
     /// The committed prepare heartbeat: the primary's next `Commit` delivered to all.
-    pub(crate) fn heartbeat(&mut self) {
+    pub(crate) fn heartbeat(&mut self, cut: &[u8]) {
         let ticks = self.nodes[0].replica.config().timeouts.commit_message_ticks;
         let actions: Vec<Action> = (0..ticks)
             .flat_map(|_| {
@@ -515,7 +510,7 @@ impl Nodes {
             })
             .collect();
         assert!(!commits.is_empty(), "the primary heartbeats");
-        self.pump(0, commits, &[]);
+        self.pump(0, &commits, cut);
     }
 }
 
@@ -535,7 +530,11 @@ pub(crate) fn assert_actions(actual: &[Action], expected: &[Action]) {
 pub(crate) fn describe(action: &Action) -> String {
     match action {
         Action::Send { replica, message } => {
-            format!("send to {replica}: {} body {}B", describe_header(message.header()), message.body().len())
+            format!(
+                "send to {replica}: {} body {}B",
+                describe_header(message.header()),
+                message.body().len()
+            )
         }
         Action::Reply { message } => format!("reply: {}", describe_header(message.header())),
         Action::JournalWrite { message } => {

@@ -7,8 +7,7 @@ use vireo_protocol::vsr::{Command, Header, HeadersBody, Message};
 use crate::action::{Action, IoDone};
 use crate::replica::Status;
 use crate::test_fixture::{
-    Node, Nodes, broadcast, expected_reply, headers_body, only_sent, request,
-    sends_command,
+    Node, Nodes, broadcast, expected_reply, headers_body, only_sent, request, sends_command,
 };
 
 const CLIENT: u128 = 0xc1;
@@ -98,7 +97,10 @@ fn start_view_change_quorum_makes_the_view_durable_before_sending_do_view_change
         nack: vec![false, false],
         present: vec![true, true],
     };
-    assert_eq!(actions, vec![Action::Send { replica: 1, message: Message::new(dvc, &body.encode()) }]);
+    assert_eq!(
+        actions,
+        vec![Action::Send { replica: 1, message: Message::new(dvc, &body.encode()) }]
+    );
 }
 
 #[test]
@@ -146,7 +148,7 @@ fn new_primary_starts_the_view_only_once_log_view_is_durable() {
 fn backup_installs_start_view_and_acks_uncommitted_ops_only_after_durability() {
     let (mut nodes, op1, op2) = primary_lost_after_op_2();
     let actions = view_change_quorum(&mut nodes, 2, 1);
-    nodes.nodes[2].settle_actions(actions);
+    nodes.nodes[2].settle_actions(&actions);
     let before = nodes.nodes[2].replica.superblock().clone();
     let mut start_view = nodes.nodes[1].stamp(Command::StartView);
     start_view.view = 1;
@@ -179,7 +181,7 @@ fn backup_installs_start_view_and_acks_uncommitted_ops_only_after_durability() {
 fn a_view_change_that_does_not_complete_moves_on_to_the_next_view() {
     let (mut nodes, _, _) = primary_lost_after_op_2();
     let actions = view_change_quorum(&mut nodes, 2, 1);
-    nodes.nodes[2].settle_actions(actions);
+    nodes.nodes[2].settle_actions(&actions);
     let timeout = nodes.nodes[2].replica.config().timeouts.view_change_status_ticks;
 
     // Replica 1 (the primary of view 1) never answers: the status timeout fires.
@@ -194,7 +196,10 @@ fn a_view_change_that_does_not_complete_moves_on_to_the_next_view() {
     assert!((timeout..=timeout + timeout / 2).contains(&tick), "jittered: {tick}");
     let vote = start_view_change(&nodes.nodes[2], 2);
     assert_eq!(actions, broadcast(2, 3, &vote));
-    assert_eq!((nodes.nodes[2].replica.view(), nodes.nodes[2].replica.status()), (1, Status::ViewChange));
+    assert_eq!(
+        (nodes.nodes[2].replica.view(), nodes.nodes[2].replica.status()),
+        (1, Status::ViewChange)
+    );
 }
 
 #[test]
@@ -204,7 +209,7 @@ fn primary_of_a_started_view_resends_start_view_to_a_late_do_view_change() {
     let done = nodes.nodes[2].execute(&actions);
     let dvc_2 = only_sent(&nodes.nodes[2].complete(done), 1, Command::DoViewChange);
     let actions = view_change_quorum(&mut nodes, 1, 2);
-    nodes.nodes[1].settle_actions(actions);
+    nodes.nodes[1].settle_actions(&actions);
     let out = nodes.nodes[1].message_settled(dvc_2.clone());
     let start_view = only_sent(&out, 2, Command::StartView);
 
@@ -221,7 +226,7 @@ fn new_primary_commits_the_uncommitted_op_on_a_prepare_ok_of_the_new_view() {
     let done = nodes.nodes[2].execute(&actions);
     let dvc_2 = only_sent(&nodes.nodes[2].complete(done), 1, Command::DoViewChange);
     let actions = view_change_quorum(&mut nodes, 1, 2);
-    nodes.nodes[1].settle_actions(actions);
+    nodes.nodes[1].settle_actions(&actions);
     let out = nodes.nodes[1].message_settled(dvc_2);
     let start_view = only_sent(&out, 2, Command::StartView);
     let out = nodes.nodes[2].message_settled(start_view);
@@ -229,8 +234,11 @@ fn new_primary_commits_the_uncommitted_op_on_a_prepare_ok_of_the_new_view() {
 
     let actions = nodes.nodes[1].message(ok);
 
-    assert_eq!(actions, vec![
-        Action::Applied { header: op2 },
-        Action::Reply { message: expected_reply(&op2, 1, &3u64.to_le_bytes()) },
-    ]);
+    assert_eq!(
+        actions,
+        vec![
+            Action::Applied { header: op2 },
+            Action::Reply { message: expected_reply(&op2, 1, &3u64.to_le_bytes()) },
+        ]
+    );
 }
