@@ -157,7 +157,10 @@ impl<S: StateMachine> Replica<S> {
     fn install_primary_headers(&mut self, headers: &[Header]) {
         let ring_max = self.superblock.checkpoint.op + self.config.journal_slot_count;
         for header in headers {
-            if header.command != Command::Prepare || header.op <= self.commit_min || header.op > ring_max {
+            if header.command != Command::Prepare
+                || header.op <= self.commit_min
+                || header.op > ring_max
+            {
                 continue;
             }
             if self.journal.header(header.op).is_none_or(|held| held.checksum != header.checksum) {
@@ -165,13 +168,10 @@ impl<S: StateMachine> Replica<S> {
                 self.stats.headers_repaired += 1;
             }
             if header.op >= self.op {
+                // `suffix_unknown` stays set: what we refill is not the view's start_view
+                // suffix, so a restart must not treat it as one (see recovery.rs).
                 self.op = header.op;
                 self.head_trusted = true;
-                if self.suffix_unknown {
-                    // Our head now comes from the primary: record it as the suffix.
-                    self.suffix_unknown = false;
-                    self.persist();
-                }
             }
         }
     }
@@ -183,12 +183,16 @@ impl<S: StateMachine> Replica<S> {
         if self.is_primary() || self.commit_min >= self.commit_max {
             return;
         }
-        if self.head_trusted && self.op >= self.commit_max && self.chain_low() <= self.commit_min + 1 {
+        if self.head_trusted
+            && self.op >= self.commit_max
+            && self.chain_low() <= self.commit_min + 1
+        {
             return;
         }
         let ring_max = self.superblock.checkpoint.op + self.config.journal_slot_count;
         let op_min = self.commit_min + 1;
-        let op_max = (op_min + HEADERS_BATCH_MAX - 1).min(ring_max).min(self.commit_max.max(self.op));
+        let op_max =
+            (op_min + HEADERS_BATCH_MAX - 1).min(ring_max).min(self.commit_max.max(self.op));
         if op_min > op_max {
             return;
         }

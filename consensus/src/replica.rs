@@ -138,6 +138,8 @@ pub struct Replica<S: StateMachine> {
     /// Joined the current view without its log suffix (it lay beyond our ring): the
     /// superblock records an empty suffix until the primary's headers give us a head.
     pub(crate) suffix_unknown: bool,
+    /// The log_view held before a suffix-less join (see `log_view_claim`).
+    pub(crate) log_view_before_join: u32,
 
     // Reads in flight: commit and repair serving.
     pub(crate) commit_reading: Option<u64>,
@@ -228,6 +230,7 @@ impl<S: StateMachine> Replica<S> {
             nonce,
             higher_view: None,
             suffix_unknown: false,
+            log_view_before_join: 0,
             commit_reading: None,
             repair_reads: BTreeMap::new(),
             sync: None,
@@ -523,7 +526,7 @@ impl<S: StateMachine> Replica<S> {
         let mut state = self.superblock.clone();
         state.sequence += 1;
         state.view = self.view;
-        state.log_view = self.log_view;
+        state.log_view = self.log_view_claim();
         state.commit_max = self.commit_max.max(state.commit_max).max(self.checkpoint.op);
         state.synced_op = self.synced_op;
         state.checkpoint = self.checkpoint;
@@ -551,7 +554,15 @@ impl<S: StateMachine> Replica<S> {
 
     /// True once `log_view` is durable (start_view and prepare_ok may be sent).
     pub(crate) fn log_view_durable(&self) -> bool {
-        self.view_durable() && self.superblock.log_view == self.log_view
+        self.view_durable() && self.superblock.log_view == self.log_view_claim()
+    }
+
+    /// The log_view this replica may claim in do_view_change and the superblock. After
+    /// joining a view without its suffix, its log is not that view's log (only a prefix
+    /// plus what it refilled), so claiming the view would make an incomplete log
+    /// canonical: it keeps claiming its previous log_view until a start_view completes it.
+    pub(crate) fn log_view_claim(&self) -> u32 {
+        if self.suffix_unknown { self.log_view_before_join } else { self.log_view }
     }
 
     /// The superblock state known to be on stable storage: `None` right after a restart,

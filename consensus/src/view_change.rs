@@ -125,7 +125,7 @@ impl<S: StateMachine> Replica<S> {
         }
         assert!(body.headers.len() <= VIEW_HEADERS_MAX);
         let mut header = self.header(Command::DoViewChange);
-        header.log_view = self.log_view;
+        header.log_view = self.log_view_claim();
         header.op = self.op;
         header.commit = self.commit_min;
         Message::new(header, &body.encode())
@@ -357,6 +357,9 @@ impl<S: StateMachine> Replica<S> {
         let recovering = self.status == Status::RecoveringHead;
         let applied = self.commit_min;
         let head = self.op;
+        if !self.suffix_unknown {
+            self.log_view_before_join = self.log_view;
+        }
         self.view = header.view;
         self.journal_remove_above(applied);
         for op in applied + 1..=head {
