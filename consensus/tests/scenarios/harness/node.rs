@@ -1,0 +1,176 @@
+//! One replica process: the real `Replica` and `JournalStore` on a [`Disk`], driven like
+//! the simulator's node — every input is followed by its I/O, run to quiescence.
+
+use vireo_consensus::{Action, IoDone, Replica, ReplicaConfig, RestartEvidence};
+use vireo_protocol::vsr::{Header, Message};
+use vireo_storage::journal::{JournalEvent, JournalLayout, JournalStore};
+use vireo_storage::{OpenMode, Storage};
+
+use super::disk::Disk;
+use super::machine::Machine;
+
+/// The journal file on every disk.
+pub const FILE: &str = "group-0.vsr";
+
+/// What one input made a replica emit for the world outside its process.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    pub sends: Vec<(u8, Message)>,
+    pub replies: Vec<Message>,
+    pub applied: Vec<Applied>,
+}
+
+/// An applied op, or a jump to a checkpoint by state transfer.
+#[derive(Debug, Clone, Copy)]
+pub enum Applied {
+    Op(Header),
+    Synced(u64),
+}
+
+pub struct Node {
+    pub config: ReplicaConfig,
+    pub disk: Disk,
+    store: Option<JournalStore>,
+    pub replica: Option<Replica<Machine>>,
+    /// What the next start may assume about the disk.
+    pub evidence: RestartEvidence,
+    pub boots: u64,
+}
+
+impl Node {
+    /// A node with a freshly formatted disk, not started.
+    pub fn formatted(config: ReplicaConfig) -> Self {
+        let mut disk = Disk::new();
+        let file = disk.open(FILE, OpenMode::Create).expect("create");
+        let state = Replica::<Machine>::format_state(&config);
+        JournalStore::format(&mut disk, file, &layout(&config), &state).expect("format");
+        Self {
+            config,
+            disk,
+            store: None,
+            replica: None,
+            evidence: RestartEvidence::CompletedWritesKept,
+            boots: 0,
+        }
+    }
+
+    pub fn up(&self) -> bool {
+        self.replica.is_some()
+    }
+
+    pub fn replica(&self) -> &Replica<Machine> {
+        self.replica.as_ref().expect("replica is up")
+    }
+
+    /// Starts the process: recovery, `Replica::open`, then its start-up I/O.
+    pub fn start(&mut self) -> Outputs {
+        assert!(self.replica.is_none(), "already up");
+        let file = self.disk.open(FILE, OpenMode::Existing).expect("journal");
+        let mut store = JournalStore::new(layout(&self.config), file, self.config.message_size_max, 0);
+        let recovered = store.recover(&mut self.disk).expect("recover");
+        self.boots += 1;
+        let seed = 0x5eed ^ u64::from(self.config.replica) << 8 ^ self.boots << 16;
+        let replica =
+            Replica::open(self.config.clone(), Machine::default(), recovered, self.evidence, seed)
+                .expect("open");
+        replica.check_invariants();
+        self.store = Some(store);
+        self.replica = Some(replica);
+        self.run()
+    }
+
+    /// The process dies; its disk keeps completed writes.
+    pub fn crash(&mut self) {
+        self.replica = None;
+        self.store = None;
+        self.disk.process_crash();
+        self.evidence = RestartEvidence::CompletedWritesKept;
+    }
+
+    /// The machine loses power; its disk keeps what was synced.
+    pub fn power_loss(&mut self) {
+        self.replica = None;
+        self.store = None;
+        self.disk.power_loss();
+        self.evidence = RestartEvidence::UnsyncedWritesMayBeLost;
+    }
+
+    /// Flips a byte in the body of `op`'s prepare slot, on the live and durable images.
+    pub fn corrupt_prepare(&mut self, op: u64) {
+        assert!(!self.up(), "corrupt a disk while its replica is down");
+        let layout = layout(&self.config);
+        let at = usize::try_from(layout.prepare_offset(layout.slot(op))).expect("fits")
+            + vireo_protocol::vsr::HEADER_SIZE
+            - 1;
+        self.disk.bytes_mut(FILE)[at] ^= 0x5a;
+        self.disk.flip_durable(FILE, at);
+    }
+
+    /// Feeds one input, then runs its I/O to quiescence, checking invariants throughout.
+    pub fn input(&mut self, input: impl FnOnce(&mut Replica<Machine>)) -> Outputs {
+        let Some(replica) = &mut self.replica else { return Outputs::default() };
+        input(replica);
+        replica.check_invariants();
+        self.run()
+    }
+
+    fn run(&mut self) -> Outputs {
+        let mut outputs = Outputs::default();
+        let (Some(replica), Some(store)) = (&mut self.replica, &mut self.store) else {
+            return outputs;
+        };
+        for _ in 0..1_000 {
+            let actions: Vec<Action> = replica.drain_actions().collect();
+            for action in actions {
+                match action {
+                    Action::Send { replica, message } => outputs.sends.push((replica, message)),
+                    Action::Reply { message } => outputs.replies.push(message),
+                    Action::Applied { header } => outputs.applied.push(Applied::Op(header)),
+                    Action::StateSynced { op } => outputs.applied.push(Applied::Synced(op)),
+                    Action::JournalWrite { message } => store.write_prepare(&mut self.disk, &message),
+                    Action::JournalRead { op, checksum } => {
+                        store.read_prepare(&mut self.disk, op, checksum);
+                    }
+                    Action::JournalSync { op } => store.sync(&mut self.disk, op),
+                    Action::SuperblockWrite { state } => store.write_superblock(&mut self.disk, &state),
+                    Action::SnapshotWrite { area, snapshot, .. } => {
+                        store.write_snapshot(&mut self.disk, area, &snapshot);
+                    }
+                }
+            }
+            let mut completions = Vec::new();
+            self.disk.poll(&mut completions);
+            let mut events = Vec::new();
+            for completion in completions {
+                store.on_completion(&mut self.disk, completion, &mut events);
+            }
+            store.poll_ready(&mut events);
+            if events.is_empty() && replica.actions().is_empty() {
+                return outputs;
+            }
+            for event in events {
+                replica.on_io_done(io_done(event));
+                replica.check_invariants();
+            }
+        }
+        panic!("replica {} did not quiesce", self.config.replica);
+    }
+}
+
+pub fn layout(config: &ReplicaConfig) -> JournalLayout {
+    JournalLayout::new(config.journal_slot_count, config.message_size_max, config.snapshot_size_max)
+}
+
+fn io_done(event: JournalEvent) -> IoDone {
+    match event {
+        JournalEvent::PrepareWritten { op, checksum } => IoDone::JournalWrite { op, checksum },
+        JournalEvent::PrepareRead { op, checksum, message } => {
+            IoDone::JournalRead { op, checksum, message }
+        }
+        JournalEvent::Synced { op } => IoDone::JournalSync { op },
+        JournalEvent::SuperblockWritten { sequence } => IoDone::SuperblockWrite { sequence },
+        JournalEvent::SnapshotWritten { area, size, checksum } => {
+            IoDone::SnapshotWrite { area, size, checksum }
+        }
+    }
+}
