@@ -194,9 +194,12 @@ impl<S: StateMachine> Replica<S> {
         if self.checkpoint_writing.is_some() || self.sync.is_some() {
             return;
         }
-        if self.commit_min < self.checkpoint.op + self.config.checkpoint_interval_ops {
+        let due = self.commit_min >= self.checkpoint.op + self.config.checkpoint_interval_ops;
+        let wanted = self.checkpoint_wanted && self.commit_min > self.checkpoint.op;
+        if !due && !wanted {
             return;
         }
+        self.checkpoint_wanted = false;
         let snapshot = self.encode_snapshot();
         assert!(
             snapshot.len() <= self.config.snapshot_size_max,
@@ -208,6 +211,17 @@ impl<S: StateMachine> Replica<S> {
         self.checkpoint_writing = Some((self.commit_min, self.commit_min_checksum));
         self.checkpoint_snapshot_pending = snapshot.clone();
         self.outbox.push(Action::SnapshotWrite { op: self.commit_min, area, snapshot });
+    }
+
+    /// Asks for a checkpoint at the next opportunity rather than the next interval: a
+    /// replica that applied far enough but whose ring (anchored at its durable
+    /// checkpoint) cannot hold the ops it must journal next. Then, if given, asks for
+    /// that view's start_view again.
+    pub(crate) fn want_checkpoint(&mut self, view: Option<u32>) {
+        self.checkpoint_wanted = true;
+        if view.is_some() {
+            self.start_view_after_checkpoint = view;
+        }
     }
 
     /// The checkpoint snapshot at `commit_min` (see `snapshot.rs`).

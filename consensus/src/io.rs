@@ -60,6 +60,9 @@ impl<S: StateMachine> Replica<S> {
                     self.checkpoint_snapshot =
                         std::mem::take(&mut self.checkpoint_snapshot_pending);
                     self.stats.checkpoints += 1;
+                    if let Some(view) = self.start_view_after_checkpoint.take() {
+                        self.request_start_view(view);
+                    }
                 }
                 if self.superblock_queued {
                     self.superblock_queued = false;

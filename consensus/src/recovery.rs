@@ -138,21 +138,7 @@ impl<S: StateMachine> Replica<S> {
         let ring_max = state.checkpoint.op + self.config.journal_slot_count;
         let view_headers: Vec<Header> =
             state.view_headers.iter().filter(|header| header.op <= ring_max).copied().collect();
-        let Some(last) = view_headers.last().copied() else {
-            if state.log_view > 0 {
-                // Joined log_view without learning its suffix (see
-                // `install_view_without_suffix`): entries from older views may or may not
-                // be in that view's log, and may have been acknowledged. Neither trusted
-                // nor denied: faulty, until repair settles them.
-                for op in self.commit_min + 1..=self.op {
-                    if self.journal.header(op).is_some_and(|header| header.view < state.log_view) {
-                        self.journal.mark_faulty(op);
-                    }
-                }
-                self.chain_low = None;
-            }
-            return;
-        };
+        let Some(last) = view_headers.last().copied() else { return };
         for header in &view_headers {
             if header.op > self.commit_min && self.journal.header(header.op) != Some(header) {
                 self.install_header(*header);

@@ -8,7 +8,7 @@
 //! vouches for. A replica never answers for a prepare it does not hold intact — a faulty
 //! slot stays silent rather than deny.
 
-use vireo_protocol::vsr::{Command, FLAG_FROM_PRIMARY, Header, HeadersBody, Message};
+use vireo_protocol::vsr::{Command, Header, HeadersBody, Message};
 
 use crate::action::Action;
 use crate::replica::{
@@ -25,6 +25,14 @@ impl<S: StateMachine> Replica<S> {
             return;
         }
         // Catch up to the primary's commit point when we lack its head entirely.
+        let ring_max = self.superblock.checkpoint.op + self.config.journal_slot_count;
+        if self.commit_max_checksum.is_some_and(|(op, _)| op > ring_max)
+            && self.commit_min > self.superblock.checkpoint.op
+        {
+            // The primary's commit point lies past our ring: a checkpoint at what we
+            // applied moves the ring forward (no need to wait for the interval).
+            self.want_checkpoint(None);
+        }
         if let Some((op, checksum)) = self.commit_max_checksum
             && op > self.commit_min
             && !self.is_primary()
@@ -48,7 +56,6 @@ impl<S: StateMachine> Replica<S> {
             self.start_sync(primary, None);
             return;
         }
-        self.request_headers_forward();
         let low = self.chain_low();
         if low > self.commit_min + 1 {
             // The header at `low - 1` is missing or does not chain: ask for a range below.
@@ -109,20 +116,12 @@ impl<S: StateMachine> Replica<S> {
         if op_min > op_max {
             return;
         }
-        let mut headers = self.headers_between(op_min, op_max);
-        let mut reply = self.header(Command::Headers);
-        if self.is_primary() && self.log_view_durable() {
-            // Vouch only for what lies on our own verified chain: applied ops, and ops
-            // connected to our head. Anything else may be a leftover awaiting repair.
-            let low = self.chain_low();
-            let applied = self.commit_min;
-            headers.retain(|held| held.op <= applied || held.op >= low);
-            reply.flags |= FLAG_FROM_PRIMARY;
-        }
+        let headers = self.headers_between(op_min, op_max);
         if headers.is_empty() {
             return;
         }
-        let reply = Message::new(reply, &HeadersBody::plain(headers).encode());
+        let reply =
+            Message::new(self.header(Command::Headers), &HeadersBody::plain(headers).encode());
         self.send(header.replica, reply);
     }
 
@@ -134,73 +133,10 @@ impl<S: StateMachine> Replica<S> {
             return;
         };
         let mut headers: Vec<Header> = body.headers.into_iter().flatten().collect();
-        let from = message.header();
-        if from.flags & FLAG_FROM_PRIMARY != 0
-            && from.view == self.view
-            && from.replica == self.primary()
-            && !self.is_primary()
-        {
-            // The current primary's own log is this view's canonical log: take its
-            // headers forward from what we applied, as far as our ring allows.
-            headers.sort_by_key(|header| header.op);
-            self.install_primary_headers(&headers);
-            return;
-        }
         headers.sort_by_key(|header| std::cmp::Reverse(header.op));
         for header in headers {
             self.repair_header(&header);
         }
-    }
-
-    /// Installs headers from the current primary (ascending): each above what we applied
-    /// and within our ring replaces ours; the highest one becomes a trusted head.
-    fn install_primary_headers(&mut self, headers: &[Header]) {
-        let ring_max = self.superblock.checkpoint.op + self.config.journal_slot_count;
-        for header in headers {
-            if header.command != Command::Prepare
-                || header.op <= self.commit_min
-                || header.op > ring_max
-            {
-                continue;
-            }
-            if self.journal.header(header.op).is_none_or(|held| held.checksum != header.checksum) {
-                self.install_header(*header);
-                self.stats.headers_repaired += 1;
-            }
-            if header.op >= self.op {
-                // `suffix_unknown` stays set: what we refill is not the view's start_view
-                // suffix, so a restart must not treat it as one (see recovery.rs).
-                self.op = header.op;
-                self.head_trusted = true;
-            }
-        }
-    }
-
-    /// A backup behind its primary's commit point asks for the headers right above what
-    /// it applied: a forward refill, for when its head is missing or untrusted, or lies
-    /// below the commit point (the backward chain walk has nothing to start from).
-    fn request_headers_forward(&mut self) {
-        if self.is_primary() || self.commit_min >= self.commit_max {
-            return;
-        }
-        if self.head_trusted
-            && self.op >= self.commit_max
-            && self.chain_low() <= self.commit_min + 1
-        {
-            return;
-        }
-        let ring_max = self.superblock.checkpoint.op + self.config.journal_slot_count;
-        let op_min = self.commit_min + 1;
-        let op_max =
-            (op_min + HEADERS_BATCH_MAX - 1).min(ring_max).min(self.commit_max.max(self.op));
-        if op_min > op_max {
-            return;
-        }
-        let mut header = self.header(Command::RequestHeaders);
-        header.commit = op_min;
-        header.op = op_max;
-        let primary = self.primary();
-        self.send_header(primary, header);
     }
 
     /// Accepts `header` if it is exactly the parent of the chain's lowest trusted header.

@@ -135,11 +135,11 @@ pub struct Replica<S: StateMachine> {
     pub(crate) nonce: u128,
     /// A higher view peers report (from pings), and since when.
     pub(crate) higher_view: Option<(u32, u64)>,
-    /// Joined the current view without its log suffix (it lay beyond our ring): the
-    /// superblock records an empty suffix until the primary's headers give us a head.
-    pub(crate) suffix_unknown: bool,
-    /// The log_view held before a suffix-less join (see `log_view_claim`).
-    pub(crate) log_view_before_join: u32,
+    /// A checkpoint is wanted now, not at the next interval: our ring is too short for
+    /// a view or a commit point we must reach (see `want_checkpoint`).
+    pub(crate) checkpoint_wanted: bool,
+    /// A start_view to ask for again once that checkpoint is durable.
+    pub(crate) start_view_after_checkpoint: Option<u32>,
 
     // Reads in flight: commit and repair serving.
     pub(crate) commit_reading: Option<u64>,
@@ -229,8 +229,8 @@ impl<S: StateMachine> Replica<S> {
             do_view_change_from: BTreeMap::new(),
             nonce,
             higher_view: None,
-            suffix_unknown: false,
-            log_view_before_join: 0,
+            checkpoint_wanted: false,
+            start_view_after_checkpoint: None,
             commit_reading: None,
             repair_reads: BTreeMap::new(),
             sync: None,
@@ -526,7 +526,7 @@ impl<S: StateMachine> Replica<S> {
         let mut state = self.superblock.clone();
         state.sequence += 1;
         state.view = self.view;
-        state.log_view = self.log_view_claim();
+        state.log_view = self.log_view;
         state.commit_max = self.commit_max.max(state.commit_max).max(self.checkpoint.op);
         state.synced_op = self.synced_op;
         state.checkpoint = self.checkpoint;
@@ -540,9 +540,6 @@ impl<S: StateMachine> Replica<S> {
     /// The suffix of the log that a view change installed or would install: headers of
     /// ops `max(op - pipeline, checkpoint + 1)..=op` that the journal holds.
     pub(crate) fn view_headers(&self) -> Vec<Header> {
-        if self.suffix_unknown {
-            return Vec::new(); // See `install_view_without_suffix`.
-        }
         let low = self.op.saturating_sub(self.config.pipeline_prepare_queue_max as u64).max(1);
         (low..=self.op).filter_map(|op| self.journal.header(op).copied()).collect()
     }
@@ -554,15 +551,7 @@ impl<S: StateMachine> Replica<S> {
 
     /// True once `log_view` is durable (start_view and prepare_ok may be sent).
     pub(crate) fn log_view_durable(&self) -> bool {
-        self.view_durable() && self.superblock.log_view == self.log_view_claim()
-    }
-
-    /// The log_view this replica may claim in do_view_change and the superblock. After
-    /// joining a view without its suffix, its log is not that view's log (only a prefix
-    /// plus what it refilled), so claiming the view would make an incomplete log
-    /// canonical: it keeps claiming its previous log_view until a start_view completes it.
-    pub(crate) fn log_view_claim(&self) -> u32 {
-        if self.suffix_unknown { self.log_view_before_join } else { self.log_view }
+        self.view_durable() && self.superblock.log_view == self.log_view
     }
 
     /// The superblock state known to be on stable storage: `None` right after a restart,

@@ -125,7 +125,7 @@ impl<S: StateMachine> Replica<S> {
         }
         assert!(body.headers.len() <= VIEW_HEADERS_MAX);
         let mut header = self.header(Command::DoViewChange);
-        header.log_view = self.log_view_claim();
+        header.log_view = self.log_view;
         header.op = self.op;
         header.commit = self.commit_min;
         Message::new(header, &body.encode())
@@ -240,7 +240,6 @@ impl<S: StateMachine> Replica<S> {
     /// Common to the new primary and backups installing a view.
     fn enter_normal(&mut self) {
         self.status = Status::Normal;
-        self.suffix_unknown = false;
         self.commit_max_checksum = None;
         self.log_view = self.view;
         self.pipeline.clear();
@@ -319,7 +318,9 @@ impl<S: StateMachine> Replica<S> {
                 // fetch it first, then this view.
                 self.start_sync(header.replica, Some(header.view));
             } else {
-                self.install_view_without_suffix(&header);
+                // We applied at least what the primary checkpointed, so a checkpoint of
+                // our own, now, extends our ring past its head: take it, then ask again.
+                self.want_checkpoint(Some(header.view));
             }
             return;
         }
@@ -344,34 +345,6 @@ impl<S: StateMachine> Replica<S> {
         }
         self.enter_normal();
         self.head_trusted = true;
-        self.persist();
-    }
-
-    /// Joins the view of a start_view whose suffix lies beyond our journal ring, when no
-    /// newer checkpoint exists to sync to: we lag by less than a checkpoint but more than
-    /// the ring allows. Our entries above what we applied may be stale and cannot be
-    /// checked against the suffix, so they are dropped — but marked faulty, since we may
-    /// have acknowledged them: never denied in a view change. The primary's headers then
-    /// refill the log forward from what we applied (see `repair`).
-    fn install_view_without_suffix(&mut self, header: &Header) {
-        let recovering = self.status == Status::RecoveringHead;
-        let applied = self.commit_min;
-        let head = self.op;
-        if !self.suffix_unknown {
-            self.log_view_before_join = self.log_view;
-        }
-        self.view = header.view;
-        self.journal_remove_above(applied);
-        for op in applied + 1..=head {
-            self.journal.mark_faulty(op);
-        }
-        if recovering {
-            self.faulty_floor_op = self.faulty_floor_op.min(applied);
-        }
-        self.commit_max = self.commit_max.max(header.commit);
-        self.enter_normal();
-        self.head_trusted = false;
-        self.suffix_unknown = true;
         self.persist();
     }
 

@@ -51,12 +51,7 @@ const RESERVED_OFFSET: usize = 185;
 /// the durability boundary.
 pub const FLAG_PERSISTED: u8 = 1;
 
-/// `flags` bit on `Headers`: sent by the current view's normal primary, and every header
-/// in it lies on that primary's verified chain (applied, or connected to its head) — the
-/// view's canonical log, which a lagging backup may adopt forward.
-pub const FLAG_FROM_PRIMARY: u8 = 2;
-
-const FLAGS_KNOWN: u8 = FLAG_PERSISTED | FLAG_FROM_PRIMARY;
+const FLAGS_KNOWN: u8 = FLAG_PERSISTED;
 
 /// A decoded replica-plane header. A plain value: decoding copies 256 bytes once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,6 @@ mod message;
 
 pub use checksum::{Checksum, checksum};
 pub use command::{Command, EvictionReason, Operation};
-pub use header::{FLAG_FROM_PRIMARY, FLAG_PERSISTED, HEADER_SIZE, Header, HeaderError, PROTOCOL_VERSION};
+pub use header::{FLAG_PERSISTED, HEADER_SIZE, Header, HeaderError, PROTOCOL_VERSION};
 pub use headers_body::{HeadersBody, HeadersBodyError};
 pub use message::{MESSAGE_SIZE_MAX_LIMIT, Message, MessageError};
