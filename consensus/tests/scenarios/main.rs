@@ -7,8 +7,8 @@
 #[allow(dead_code)] // TEMP
 mod harness;
 
-mod crashes;
 mod corruption;
+mod crashes;
 mod message_faults;
 mod partitions;
 mod power_loss;

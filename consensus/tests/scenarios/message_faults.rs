@@ -53,7 +53,11 @@ fn lost_messages_delay_commits_but_every_request_commits_exactly_once() {
         commit_requests(&mut cluster, 3, 6);
         cluster.network.drop_percent = 0;
         cluster.converge(2_000);
-        assert!(cluster.network.dropped > 20, "the network lost only {} messages", cluster.network.dropped);
+        assert!(
+            cluster.network.dropped > 20,
+            "the network lost only {} messages",
+            cluster.network.dropped
+        );
         cluster.assert_state_machines_equal();
         for client in &cluster.clients {
             for request in 1..=6 {

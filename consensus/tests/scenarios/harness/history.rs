@@ -97,9 +97,10 @@ impl History {
         if header.command != Command::Reply {
             return;
         }
-        let committed = self.committed.get(&header.op).unwrap_or_else(|| {
-            panic!("reply for op {} that no replica applied", header.op)
-        });
+        let committed = self
+            .committed
+            .get(&header.op)
+            .unwrap_or_else(|| panic!("reply for op {} that no replica applied", header.op));
         assert_eq!(committed.checksum, header.context, "reply names another prepare");
         assert_eq!(committed.client, header.client, "reply to another client");
         if let Some(earlier) = self.acknowledged.insert(header.op, reply.clone()) {

@@ -205,9 +205,25 @@ impl Cluster {
         u8::try_from(view % u32::from(self.replica_count())).expect("small")
     }
 
+    /// The primary among `replicas` (the one in the highest view that is primary).
+    pub fn primary_of(&self, replicas: &[u8]) -> u8 {
+        replicas
+            .iter()
+            .copied()
+            .filter(|&r| self.nodes[usize::from(r)].up() && self.replica(r).is_primary())
+            .max_by_key(|&r| self.replica(r).view())
+            .expect("a primary among them")
+    }
+
     /// Sends client `index`'s next request (a register if it has no session) to the
     /// primary; returns the request.
     pub fn send(&mut self, index: usize, body: &[u8]) -> Message {
+        let primary = self.primary();
+        self.send_to(index, body, primary)
+    }
+
+    /// Like [`Cluster::send`], to the replica the client is connected to.
+    pub fn send_to(&mut self, index: usize, body: &[u8], replica: u8) -> Message {
         let config = self.nodes[0].config.clone();
         let client = &mut self.clients[index];
         assert!(client.in_flight.is_none(), "one request in flight per client");
@@ -230,9 +246,8 @@ impl Cluster {
         let request = Message::new(header, body);
         client.in_flight = Some(request.clone());
         client.sent_tick = self.ticks;
-        let primary = self.primary();
-        self.clients[index].target = primary;
-        self.send_request(primary, request.clone());
+        client.target = replica;
+        self.send_request(replica, request.clone());
         request
     }
 

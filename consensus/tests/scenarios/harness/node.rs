@@ -66,7 +66,8 @@ impl Node {
     pub fn start(&mut self) -> Outputs {
         assert!(self.replica.is_none(), "already up");
         let file = self.disk.open(FILE, OpenMode::Existing).expect("journal");
-        let mut store = JournalStore::new(layout(&self.config), file, self.config.message_size_max, 0);
+        let mut store =
+            JournalStore::new(layout(&self.config), file, self.config.message_size_max, 0);
         let recovered = store.recover(&mut self.disk).expect("recover");
         self.boots += 1;
         let seed = 0x5eed ^ u64::from(self.config.replica) << 8 ^ self.boots << 16;
@@ -127,12 +128,16 @@ impl Node {
                     Action::Reply { message } => outputs.replies.push(message),
                     Action::Applied { header } => outputs.applied.push(Applied::Op(header)),
                     Action::StateSynced { op } => outputs.applied.push(Applied::Synced(op)),
-                    Action::JournalWrite { message } => store.write_prepare(&mut self.disk, &message),
+                    Action::JournalWrite { message } => {
+                        store.write_prepare(&mut self.disk, &message)
+                    }
                     Action::JournalRead { op, checksum } => {
                         store.read_prepare(&mut self.disk, op, checksum);
                     }
                     Action::JournalSync { op } => store.sync(&mut self.disk, op),
-                    Action::SuperblockWrite { state } => store.write_superblock(&mut self.disk, &state),
+                    Action::SuperblockWrite { state } => {
+                        store.write_superblock(&mut self.disk, &state)
+                    }
                     Action::SnapshotWrite { area, snapshot, .. } => {
                         store.write_snapshot(&mut self.disk, area, &snapshot);
                     }
