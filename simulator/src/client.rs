@@ -59,6 +59,14 @@ pub struct SimClient {
     pub stats: ClientStats,
 }
 
+impl SimClient {
+    /// True if this client's clock is skewed.
+    #[must_use]
+    pub fn skewed(&self) -> bool {
+        self.clock_skew_us != 0
+    }
+}
+
 /// What a client wants sent.
 pub type Outgoing = (u8, Message);
 

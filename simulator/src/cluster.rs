@@ -560,6 +560,7 @@ impl Cluster {
         summary.acknowledged = self.replies.acknowledged;
         summary.view_max = self.views.view_max;
         for client in &self.clients {
+            summary.node_faults.clock_skews += u64::from(client.skewed());
             summary.requests += client.stats.requests;
             summary.retries += client.stats.retries;
             summary.evictions_seen += client.stats.evictions;

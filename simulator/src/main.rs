@@ -15,6 +15,7 @@ use clap::Parser;
 use vireo_consensus::Durability;
 use vireo_simulator::cluster::{Cluster, Log, Outcome};
 use vireo_simulator::options::{Options, parse_seed};
+use vireo_simulator::summary::Summary;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -125,8 +126,7 @@ struct RunResult {
     code: u8,
     kind: &'static str,
     detail: String,
-    summary: String,
-    ops: u64,
+    summary: Summary,
 }
 
 fn run_seed(options: Options, log: Log) -> RunResult {
@@ -134,30 +134,23 @@ fn run_seed(options: Options, log: Log) -> RunResult {
         let mut cluster = Cluster::new(options, log);
         let outcome = cluster.run();
         cluster.finish_summary();
-        (outcome, cluster.summary.describe(), cluster.summary.ops_committed)
+        (outcome, cluster.summary.clone())
     }));
-    match outcome {
-        Ok((Outcome::Passed, summary, ops)) => {
-            RunResult { code: 0, kind: "passed", detail: String::new(), summary, ops }
+    let (code, kind, detail, summary) = match outcome {
+        Ok((Outcome::Passed, summary)) => (0, "passed", String::new(), summary),
+        Ok((Outcome::StalledJustified(reason), summary)) => {
+            (0, "stalled (justified)", reason, summary)
         }
-        Ok((Outcome::StalledJustified(reason), summary, ops)) => {
-            RunResult { code: 0, kind: "stalled (justified)", detail: reason, summary, ops }
+        Ok((Outcome::Liveness(detail), summary)) => (128, "liveness", detail, summary),
+        Ok((Outcome::Correctness(violation), summary)) => {
+            (129, "correctness", format!("{}: {}", violation.checker, violation.detail), summary)
         }
-        Ok((Outcome::Liveness(detail), summary, ops)) => {
-            RunResult { code: 128, kind: "liveness", detail, summary, ops }
-        }
-        Ok((Outcome::Correctness(violation), summary, ops)) => RunResult {
-            code: 129,
-            kind: "correctness",
-            detail: format!("{}: {}", violation.checker, violation.detail),
-            summary,
-            ops,
-        },
         Err(_) => {
             let detail = PANIC.with(|cell| cell.borrow_mut().take()).unwrap_or_default();
-            RunResult { code: 127, kind: "crash", detail, summary: String::new(), ops: 0 }
+            (127, "crash", detail, Summary::default())
         }
-    }
+    };
+    RunResult { code, kind, detail, summary }
 }
 
 fn replay_command(seed: u64, args: &Args) -> String {
@@ -207,15 +200,15 @@ fn single(seed: u64, args: &Args) -> ExitCode {
     if args.check_determinism {
         let again = run_seed(options, Log::Quiet);
         if again.summary != result.summary || again.code != result.code {
+            let (first, second) = (result.summary.describe(), again.summary.describe());
             println!(
-                "NONDETERMINISTIC: two runs of seed {seed} differ\nfirst:\n{}\nsecond:\n{}",
-                result.summary, again.summary
+                "NONDETERMINISTIC: two runs of seed {seed} differ\nfirst:\n{first}\nsecond:\n{second}"
             );
             return ExitCode::from(129);
         }
         println!("determinism: two runs identical");
     }
-    println!("{}", result.summary);
+    println!("{}", result.summary.describe());
     println!("result: {} in {:.2}s", result.kind, started.elapsed().as_secs_f64());
     if !result.detail.is_empty() {
         println!("detail: {}", result.detail);
@@ -236,15 +229,15 @@ fn swarm(args: &Args) -> ExitCode {
     let deadline = args.minutes.map(|m| Instant::now() + Duration::from_secs_f64(m * 60.0));
     let next = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(Mutex::new(Vec::new()));
-    let ops = Arc::new(AtomicU64::new(0));
+    let totals = Arc::new(Mutex::new(Summary::default()));
     let justified = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut base = vireo_consensus::prng::Prng::new(args.from);
     let first = base.next_u64();
     let workers: Vec<_> = (0..jobs)
         .map(|_| {
-            let (next, failures, ops, args) =
-                (next.clone(), failures.clone(), ops.clone(), args.clone());
+            let (next, failures, totals, args) =
+                (next.clone(), failures.clone(), totals.clone(), args.clone());
             let justified = justified.clone();
             std::thread::spawn(move || {
                 loop {
@@ -256,7 +249,7 @@ fn swarm(args: &Args) -> ExitCode {
                     let Ok(options) = options_for(seed, &args) else { return };
                     let replay = replay_command(seed, &args);
                     let result = run_seed(options, Log::Quiet);
-                    ops.fetch_add(result.ops, Ordering::Relaxed);
+                    totals.lock().expect("not poisoned").accumulate(&result.summary);
                     if result.kind.starts_with("stalled") {
                         justified.fetch_add(1, Ordering::Relaxed);
                     }
@@ -283,10 +276,11 @@ fn swarm(args: &Args) -> ExitCode {
         "swarm: {ran} seeds in {elapsed:.1}s on {jobs} threads ({:.1} seeds/s, {:.0} simulated ops per CPU-second), \
          {} failed, {} ended in a justified stall",
         ran as f64 / elapsed,
-        ops.load(Ordering::Relaxed) as f64 / (elapsed * jobs as f64),
+        totals.lock().expect("not poisoned").ops_committed as f64 / (elapsed * jobs as f64),
         failures.len(),
         justified.load(Ordering::Relaxed)
     );
+    println!("swarm totals:\n{}", totals.lock().expect("not poisoned").describe());
     for (_, line) in failures.iter() {
         println!("  {line}");
     }

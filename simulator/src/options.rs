@@ -166,7 +166,7 @@ impl Options {
                 power_loss_fraction: prng.below(101) as f64 / 100.0,
                 pause_probability: chance(&mut prng, 1),
                 unpause_probability: 0.01 + chance(&mut prng, 100),
-                cluster_power_loss: prng.below(10) == 0,
+                cluster_power_loss: prng.below(20) == 0,
                 clock_skew_us_max: if prng.below(2) == 0 { 0 } else { prng.below(5_000_000) },
             },
         }

@@ -17,6 +17,8 @@ pub struct NodeFaults {
     pub restarts: u64,
     /// Pauses.
     pub pauses: u64,
+    /// Clients whose clock is skewed (their timestamps stamp requests).
+    pub clock_skews: u64,
 }
 
 /// A failure recorded mid-run.
@@ -72,6 +74,43 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Adds another run's work and fault counts (swarm totals); maxima for stalls.
+    pub fn accumulate(&mut self, other: &Self) {
+        self.ticks += other.ticks;
+        self.ops_committed += other.ops_committed;
+        self.requests += other.requests;
+        self.retries += other.retries;
+        self.acknowledged += other.acknowledged;
+        self.evictions_seen += other.evictions_seen;
+        self.view_changes += other.view_changes;
+        self.view_max = self.view_max.max(other.view_max);
+        self.prepares_repaired += other.prepares_repaired;
+        self.headers_repaired += other.headers_repaired;
+        self.syncs += other.syncs;
+        self.checkpoints += other.checkpoints;
+        self.delivered += other.delivered;
+        let (n, o) = (&mut self.network_faults, &other.network_faults);
+        n.drops += o.drops;
+        n.duplicates += o.duplicates;
+        n.overflows += o.overflows;
+        n.partition_drops += o.partition_drops;
+        n.clogs += o.clogs;
+        n.partitions_isolate += o.partitions_isolate;
+        n.partitions_halves += o.partitions_halves;
+        n.partitions_asymmetric += o.partitions_asymmetric;
+        self.storage_faults.add(&other.storage_faults);
+        let (d, o) = (&mut self.node_faults, &other.node_faults);
+        d.crashes += o.crashes;
+        d.power_losses += o.power_losses;
+        d.cluster_power_losses += o.cluster_power_losses;
+        d.restarts += o.restarts;
+        d.pauses += o.pauses;
+        d.clock_skews += o.clock_skews;
+        self.longest_stall_ticks = self.longest_stall_ticks.max(other.longest_stall_ticks);
+        self.heal_to_convergence_ticks =
+            self.heal_to_convergence_ticks.max(other.heal_to_convergence_ticks);
+    }
+
     /// Human-readable lines.
     #[must_use]
     pub fn describe(&self) -> String {
@@ -85,7 +124,7 @@ impl Summary {
              faults: network drops={} duplicates={} overflows={} partition_drops={} clogs={} \
              partitions(isolate={} halves={} one_way={})\n\
              faults: storage write_corrupt={} read_corrupt={} misdirect={} latent={} torn_writes={} lost_sectors={}\n\
-             faults: nodes crashes={} power_losses={} cluster_power_losses={} restarts={} pauses={}\n\
+             faults: nodes crashes={} power_losses={} cluster_power_losses={} restarts={} pauses={} clock_skews={}\n\
              longest_stall_ticks={} heal_to_convergence_ticks={}",
             self.ticks,
             self.ops_committed,
@@ -120,6 +159,7 @@ impl Summary {
             d.cluster_power_losses,
             d.restarts,
             d.pauses,
+            d.clock_skews,
             self.longest_stall_ticks,
             self.heal_to_convergence_ticks,
         )
