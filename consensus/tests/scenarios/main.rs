@@ -4,7 +4,6 @@
 //! no request applies twice and that every reply names an op of that history — so an
 //! acknowledged op can never be lost without a check failing.
 
-#[allow(dead_code)] // TEMP
 mod harness;
 
 mod corruption;

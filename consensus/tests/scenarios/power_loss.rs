@@ -1,1 +1,118 @@
-//! TODO
+//! Power loss and the durability contract. Under `Replicated`, acknowledged ops may live
+//! only in a quorum's unsynced writes: losing fewer than a replication quorum's loses
+//! nothing; losing every replica's makes the cluster stall and say so — never serve a
+//! history without them. Under `Persisted`, every acknowledged op survives any power loss.
+
+use vireo_consensus::{Durability, Status};
+use vireo_protocol::vsr::Command;
+
+use crate::harness::Cluster;
+
+/// A registered client; `synced` requests committed and synced everywhere, then
+/// `unsynced` more acknowledged within a single tick (no background sync ran since).
+fn acknowledge(cluster: &mut Cluster, synced: u64, unsynced: u64) -> usize {
+    let client = cluster.client();
+    cluster.register(client);
+    for number in 0..synced {
+        cluster.submit(client, format!("synced {number}").as_bytes(), 500);
+    }
+    cluster.run(50);
+    for number in 0..unsynced {
+        cluster.send(client, format!("unsynced {number}").as_bytes());
+        assert!(
+            cluster.clients[client].in_flight.is_none(),
+            "acknowledged at once: {}",
+            cluster.describe()
+        );
+    }
+    client
+}
+
+#[test]
+fn whole_cluster_power_loss_under_replicated_durability_stalls_and_says_so() {
+    for replica_count in [3, 5] {
+        let mut cluster = Cluster::new(replica_count, Durability::Replicated);
+        let client = acknowledge(&mut cluster, 2, 3);
+        let acknowledged = cluster.history.acknowledged_max();
+        let lost = acknowledged - 2;
+
+        for replica in 0..replica_count {
+            cluster.power_loss(replica);
+        }
+        for replica in 0..replica_count {
+            cluster.restart(replica);
+            assert!(cluster.replica(replica).op() < lost, "the unsynced ops are gone");
+        }
+        cluster.send(client, b"after the outage");
+        for _ in 0..2_000 {
+            cluster.tick();
+            for replica in 0..replica_count {
+                let replica = cluster.replica(replica);
+                assert_eq!(replica.status(), Status::RecoveringHead);
+                assert!(replica.stall_reason().is_some(), "the stall is reported");
+                assert!(replica.commit_min() < lost, "no history without the lost ops");
+            }
+        }
+        let votes = cluster
+            .network
+            .log
+            .iter()
+            .filter(|p| p.message.header().command == Command::StartViewChange)
+            .filter(|p| p.message.header().view > 0)
+            .count();
+        assert_eq!(votes, 0, "recovering replicas cast no votes");
+        assert!(cluster.clients[client].in_flight.is_some(), "nothing is served");
+    }
+}
+
+#[test]
+fn whole_cluster_power_loss_under_persisted_durability_keeps_every_acknowledged_op() {
+    for replica_count in [3, 5] {
+        let mut cluster = Cluster::new(replica_count, Durability::Persisted);
+        let client = acknowledge(&mut cluster, 2, 3);
+        let acknowledged = cluster.history.acknowledged_max();
+
+        for replica in 0..replica_count {
+            cluster.power_loss(replica);
+        }
+        for replica in 0..replica_count {
+            cluster.restart(replica);
+            assert_eq!(cluster.replica(replica).stall_reason(), None, "a certain restart");
+        }
+        cluster.converge(3_000);
+        for replica in 0..replica_count {
+            assert!(cluster.replica(replica).commit_min() >= acknowledged);
+        }
+        cluster.submit(client, b"after the outage", 1_000);
+        cluster.converge(1_000);
+        cluster.assert_state_machines_equal();
+    }
+}
+
+/// Op 5 is acknowledged while held by replicas 0, 1 and 2 only (a bare quorum of 5), in
+/// unsynced writes. Replicas 0 and 1 lose power — fewer than a quorum, within the
+/// contract: replica 2 still holds op 5, the recovering replicas never deny it, and the
+/// new view keeps it.
+#[test]
+fn power_loss_of_fewer_than_a_quorum_under_replicated_durability_loses_nothing() {
+    let mut cluster = Cluster::new(5, Durability::Replicated);
+    let client = acknowledge(&mut cluster, 3, 0);
+    cluster.network.drop_if(|p| p.to >= 3 && p.message.header().command == Command::Prepare);
+    let acked = cluster.submit(client, b"held by three", 10);
+    let op = acked.header().op;
+    assert_eq!(cluster.replica(3).op(), op - 1);
+
+    cluster.power_loss(0);
+    cluster.power_loss(1);
+    cluster.network.heal();
+    cluster.restart(0);
+    cluster.restart(1);
+    assert_eq!(cluster.replica(1).status(), Status::RecoveringHead);
+    assert!(cluster.replica(1).op() < op, "its unsynced copy of op {op} is gone");
+
+    cluster.converge(5_000);
+    assert_eq!(cluster.history.committed[&op].checksum, acked.header().context);
+    cluster.submit(client, b"after", 1_000);
+    cluster.converge(1_000);
+    cluster.assert_state_machines_equal();
+}

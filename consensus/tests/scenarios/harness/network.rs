@@ -124,12 +124,6 @@ impl Network {
         }
     }
 
-    /// Forgets every packet in flight (e.g. a crash of the whole network).
-    pub fn clear(&mut self) {
-        self.queue.clear();
-        self.held.clear();
-    }
-
     pub fn held(&self) -> usize {
         self.held.len()
     }

@@ -129,14 +129,14 @@ impl Node {
                     Action::Applied { header } => outputs.applied.push(Applied::Op(header)),
                     Action::StateSynced { op } => outputs.applied.push(Applied::Synced(op)),
                     Action::JournalWrite { message } => {
-                        store.write_prepare(&mut self.disk, &message)
+                        store.write_prepare(&mut self.disk, &message);
                     }
                     Action::JournalRead { op, checksum } => {
                         store.read_prepare(&mut self.disk, op, checksum);
                     }
                     Action::JournalSync { op } => store.sync(&mut self.disk, op),
                     Action::SuperblockWrite { state } => {
-                        store.write_superblock(&mut self.disk, &state)
+                        store.write_superblock(&mut self.disk, &state);
                     }
                     Action::SnapshotWrite { area, snapshot, .. } => {
                         store.write_snapshot(&mut self.disk, area, &snapshot);
@@ -150,7 +150,7 @@ impl Node {
                 store.on_completion(&mut self.disk, completion, &mut events);
             }
             store.poll_ready(&mut events);
-            if events.is_empty() && replica.actions().is_empty() {
+            if events.is_empty() && replica.actions().is_empty() && store.in_flight() == 0 {
                 return outputs;
             }
             for event in events {
