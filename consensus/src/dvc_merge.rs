@@ -357,3 +357,7 @@ mod tests {
         assert_eq!((op, commit_max), (4, 4));
     }
 }
+
+#[cfg(test)]
+#[path = "dvc_merge_tests.rs"]
+mod recovering_tests;

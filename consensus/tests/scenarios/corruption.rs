@@ -2,25 +2,10 @@
 //! the committed one), never served, and repaired from a peer that holds it intact.
 
 use vireo_consensus::Durability;
-use vireo_protocol::vsr::{Command, HeadersBody};
+use vireo_protocol::vsr::Command;
 
 use crate::harness::Cluster;
 use crate::harness::network::Packet;
-
-/// True if `packet` is a do_view_change from `replica` that denies holding `op`: a nack
-/// bit, or a head below `op` (it never received it).
-fn denies(packet: &Packet, replica: u8, op: u64) -> bool {
-    let header = packet.message.header();
-    if packet.from != replica || header.command != Command::DoViewChange {
-        return false;
-    }
-    if op > header.op {
-        return true;
-    }
-    let body = HeadersBody::decode(packet.message.body(), 64).expect("valid DVC body");
-    let low = header.op + 1 - body.headers.len() as u64;
-    op >= low && body.nack[usize::try_from(op - low).expect("small")]
-}
 
 /// True if `packet` serves the prepare of `op` from `replica`.
 fn serves(packet: &Packet, replica: u8, op: u64) -> bool {
@@ -105,8 +90,8 @@ fn a_faulty_slot_is_never_nacked_so_an_acknowledged_op_survives_until_a_peer_rep
     }
     let log = &cluster.network.log[mark..];
     assert!(log.iter().any(|p| p.message.header().command == Command::DoViewChange));
-    assert!(log.iter().any(|p| denies(p, 2, op)), "replica 2 denies op 5: it never had it");
-    assert!(!log.iter().any(|p| denies(p, 1, op)), "the faulty copy is never nacked");
+    assert!(log.iter().any(|p| p.denies(2, op)), "replica 2 denies op 5: it never had it");
+    assert!(!log.iter().any(|p| p.denies(1, op)), "the faulty copy is never nacked");
     assert!(!log.iter().any(|p| serves(p, 1, op)), "and never served");
 
     cluster.restart(0);
@@ -115,7 +100,7 @@ fn a_faulty_slot_is_never_nacked_so_an_acknowledged_op_survives_until_a_peer_rep
     assert!(cluster.replica(1).journal().has_prepare(op, header.checksum), "repaired");
     assert!(!cluster.replica(1).journal().faulty(op));
     let log = &cluster.network.log[mark..];
-    assert!(!log.iter().any(|p| denies(p, 1, op)), "never nacked, start to end");
+    assert!(!log.iter().any(|p| p.denies(1, op)), "never nacked, start to end");
     cluster.await_reply(b, 2_000);
     cluster.converge(1_000);
     cluster.assert_state_machines_equal();

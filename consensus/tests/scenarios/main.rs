@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod chaos;
 mod corruption;
 mod crashes;
 mod message_faults;

@@ -4,10 +4,12 @@
 //!
 //! `MemoryStorage` completes every I/O at submit, so at a `Sync` submit every earlier
 //! write of the file is complete: copying the file's bytes then is exactly what fdatasync
-//! makes durable.
+//! makes durable. A test may delay completions (not the I/O itself) to a later tick, so
+//! messages arrive while the replica still waits for its own writes.
 
 use std::collections::BTreeMap;
 
+use vireo_consensus::prng::Prng;
 use vireo_storage::{
     Completion, FileId, IoRequest, IoToken, MemoryStorage, OpenMode, Storage, StorageError,
 };
@@ -20,17 +22,34 @@ pub struct Disk {
     names: BTreeMap<FileId, String>,
     /// Syncs executed (all files).
     pub syncs: u64,
+    /// Percent of completions held back until the next tick.
+    pub delay_percent: u64,
+    prng: Option<Prng>,
+    delayed: Vec<Completion>,
+    due: Vec<Completion>,
 }
 
 impl Disk {
-    pub fn new() -> Self {
-        Self { live: MemoryStorage::new(), ..Self::default() }
+    pub fn new(seed: u64) -> Self {
+        Self { live: MemoryStorage::new(), prng: Some(Prng::new(seed)), ..Self::default() }
+    }
+
+    /// A tick passed: completions held back so far become due.
+    pub fn advance(&mut self) {
+        self.due.append(&mut self.delayed);
+    }
+
+    /// True if completions are held back (the replica waits for them).
+    pub fn delaying(&self) -> bool {
+        !self.delayed.is_empty()
     }
 
     /// The process died: open handles and queued I/O are gone, completed writes stay.
     pub fn process_crash(&mut self) {
         self.live = self.live.restarted();
         self.names.clear();
+        self.delayed.clear();
+        self.due.clear();
     }
 
     /// The machine lost power: everything not synced is gone.
@@ -44,6 +63,8 @@ impl Disk {
         }
         self.live = live;
         self.names.clear();
+        self.delayed.clear();
+        self.due.clear();
     }
 
     /// Bytes of a file as the process sees them, for corruption.
@@ -116,14 +137,27 @@ impl Storage for Disk {
     }
 
     fn poll(&mut self, completions: &mut Vec<Completion>) {
-        self.live.poll(completions);
+        completions.append(&mut self.due);
+        let mut ready = Vec::new();
+        self.live.poll(&mut ready);
+        for completion in ready {
+            let prng = self.prng.as_mut().expect("seeded");
+            if self.delay_percent > 0 && prng.below(100) < self.delay_percent {
+                self.delayed.push(completion);
+            } else {
+                completions.push(completion);
+            }
+        }
     }
 
     fn wait(&mut self, completions: &mut Vec<Completion>) {
+        // Blocking callers (recovery) get everything, delayed or not.
+        completions.append(&mut self.due);
+        completions.append(&mut self.delayed);
         self.live.wait(completions);
     }
 
     fn in_flight(&self) -> usize {
-        self.live.in_flight()
+        self.live.in_flight() + self.delayed.len() + self.due.len()
     }
 }

@@ -106,8 +106,7 @@ impl Cluster {
 
     /// Starts `replica` again (or for the first time).
     pub fn restart(&mut self, replica: u8) {
-        let outputs = self.nodes[usize::from(replica)].start();
-        let commit_min = self.replica(replica).commit_min();
+        let (commit_min, outputs) = self.nodes[usize::from(replica)].start();
         self.history.started(replica, commit_min);
         self.absorb(replica, outputs);
     }
@@ -124,6 +123,7 @@ impl Cluster {
     pub fn tick(&mut self) {
         self.ticks += 1;
         for replica in self.up() {
+            self.nodes[usize::from(replica)].disk.advance();
             let outputs = self.nodes[usize::from(replica)].input(Replica::on_tick);
             self.absorb(replica, outputs);
         }
@@ -273,7 +273,7 @@ impl Cluster {
     /// Waits (retrying) until client `index`'s request in flight is answered.
     pub fn await_reply(&mut self, index: usize, ticks_max: u64) -> Message {
         let answered = self.run_until(ticks_max, |c| c.clients[index].in_flight.is_none());
-        assert!(answered, "client {index} got no reply in {ticks_max} ticks");
+        assert!(answered, "client {index} got no reply in {ticks_max} ticks: {}", self.describe());
         self.clients[index].replies.last().cloned().expect("answered")
     }
 
@@ -349,6 +349,26 @@ impl Cluster {
         assert!(converged, "no convergence in {ticks_max} ticks: {}", self.describe());
     }
 
+    /// Status/view/op/commit per replica on one line.
+    pub fn describe_short(&self) -> String {
+        let mut out = String::new();
+        for (index, node) in self.nodes.iter().enumerate() {
+            match &node.replica {
+                None => out.push_str(&format!("[{index} down] ")),
+                Some(r) => out.push_str(&format!(
+                    "[{index} {:?} v{} lv{} op{} cmin{} cmax{}] ",
+                    r.status(),
+                    r.view(),
+                    r.log_view(),
+                    r.op(),
+                    r.commit_min(),
+                    r.commit_max()
+                )),
+            }
+        }
+        out
+    }
+
     /// One line per replica, for failure messages.
     pub fn describe(&self) -> String {
         let mut out = String::new();
@@ -369,6 +389,36 @@ impl Cluster {
             }
         }
         out.push_str(&format!("\n  acknowledged up to op {}", self.history.acknowledged_max()));
+        out.push_str(&self.describe_journals());
+        out
+    }
+
+    /// The journals around the highest commit, one line per op: per replica, the view
+    /// and checksum tail of its header there, `p` present, `f` faulty, `-` nothing.
+    pub fn describe_journals(&self) -> String {
+        let up = self.up();
+        let low = up.iter().map(|&r| self.replica(r).commit_min()).min().unwrap_or(0);
+        let high = up.iter().map(|&r| self.replica(r).op()).max().unwrap_or(0);
+        let mut out = String::new();
+        for op in low.saturating_sub(2)..=high {
+            let committed = self.history.committed.get(&op).map(|h| h.checksum % 10_000);
+            out.push_str(&format!("\n  op {op:>4} committed {committed:?}:"));
+            for &r in &up {
+                let journal = self.replica(r).journal();
+                let cell = match journal.header(op) {
+                    Some(h) => format!(
+                        "v{}#{}{}{}",
+                        h.view,
+                        h.checksum % 10_000,
+                        if journal.has_prepare(op, h.checksum) { "p" } else { "" },
+                        if journal.faulty(op) { "f" } else { "" }
+                    ),
+                    None if journal.faulty(op) => "f".to_owned(),
+                    None => "-".to_owned(),
+                };
+                out.push_str(&format!(" r{r}={cell:<12}"));
+            }
+        }
         out
     }
 

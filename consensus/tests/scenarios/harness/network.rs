@@ -6,13 +6,30 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use vireo_consensus::prng::Prng;
-use vireo_protocol::vsr::Message;
+use vireo_protocol::vsr::{Command, HeadersBody, Message};
 
 #[derive(Debug, Clone)]
 pub struct Packet {
     pub from: u8,
     pub to: u8,
     pub message: Message,
+}
+
+impl Packet {
+    /// True if this is a do_view_change from `replica` that denies holding `op`: a nack
+    /// bit, or a head below `op` (it never received it).
+    pub fn denies(&self, replica: u8, op: u64) -> bool {
+        let header = self.message.header();
+        if self.from != replica || header.command != Command::DoViewChange {
+            return false;
+        }
+        if op > header.op {
+            return true;
+        }
+        let body = HeadersBody::decode(self.message.body(), 64).expect("valid DVC body");
+        let low = header.op + 1 - body.headers.len() as u64;
+        op >= low && body.nack[usize::try_from(op - low).expect("small")]
+    }
 }
 
 type Rule = Box<dyn Fn(&Packet) -> bool>;

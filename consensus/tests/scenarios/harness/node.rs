@@ -40,7 +40,7 @@ pub struct Node {
 impl Node {
     /// A node with a freshly formatted disk, not started.
     pub fn formatted(config: ReplicaConfig) -> Self {
-        let mut disk = Disk::new();
+        let mut disk = Disk::new(0xd15c ^ u64::from(config.replica));
         let file = disk.open(FILE, OpenMode::Create).expect("create");
         let state = Replica::<Machine>::format_state(&config);
         JournalStore::format(&mut disk, file, &layout(&config), &state).expect("format");
@@ -62,8 +62,9 @@ impl Node {
         self.replica.as_ref().expect("replica is up")
     }
 
-    /// Starts the process: recovery, `Replica::open`, then its start-up I/O.
-    pub fn start(&mut self) -> Outputs {
+    /// Starts the process: recovery, `Replica::open`, then its start-up I/O. Returns the
+    /// op it had applied when it opened (its checkpoint) and what the start-up emitted.
+    pub fn start(&mut self) -> (u64, Outputs) {
         assert!(self.replica.is_none(), "already up");
         let file = self.disk.open(FILE, OpenMode::Existing).expect("journal");
         let mut store =
@@ -75,9 +76,10 @@ impl Node {
             Replica::open(self.config.clone(), Machine::default(), recovered, self.evidence, seed)
                 .expect("open");
         replica.check_invariants();
+        let commit_min = replica.commit_min();
         self.store = Some(store);
         self.replica = Some(replica);
-        self.run()
+        (commit_min, self.run())
     }
 
     /// The process dies; its disk keeps completed writes.
@@ -150,7 +152,8 @@ impl Node {
                 store.on_completion(&mut self.disk, completion, &mut events);
             }
             store.poll_ready(&mut events);
-            if events.is_empty() && replica.actions().is_empty() && store.in_flight() == 0 {
+            let waiting = store.in_flight() > 0 && !self.disk.delaying();
+            if events.is_empty() && replica.actions().is_empty() && !waiting {
                 return outputs;
             }
             for event in events {
