@@ -320,3 +320,35 @@ fn backup_forwards_a_direct_client_request_to_its_primary_once() {
     forwarded.replica = 1;
     assert_eq!(backup.request(Message::new(forwarded, &[])), vec![]);
 }
+
+#[test]
+fn persisted_primary_counts_its_own_copy_only_once_synced() {
+    let mut config = ReplicaConfig::test(0, 3);
+    config.durability = Durability::Persisted;
+    let mut primary = Node::fresh_with(config);
+    let mut backup_config = ReplicaConfig::test(1, 3);
+    backup_config.durability = Durability::Persisted;
+    let mut backup = Node::fresh_with(backup_config);
+    let actions = primary.request(register(CLIENT));
+    let prepare = prepare_of(&actions);
+    let header = *prepare.header();
+
+    let done = primary.execute(&actions);
+    let sync = primary.complete(done);
+    assert_eq!(sync, vec![Action::JournalSync { op: 1 }]);
+
+    // The backup's (synced) prepare_ok alone is one copy of two: nothing commits.
+    let ok = only_sent(&backup.message_settled(prepare), 0, Command::PrepareOk);
+    assert_eq!(primary.message(ok), vec![]);
+    assert_eq!(primary.replica.commit_max(), 0);
+
+    let done = primary.execute(&sync);
+    assert_eq!(done, vec![IoDone::JournalSync { op: 1 }]);
+    assert_eq!(
+        primary.complete(done),
+        vec![
+            Action::Applied { header },
+            Action::Reply { message: expected_reply(&header, 1, &[]) },
+        ]
+    );
+}

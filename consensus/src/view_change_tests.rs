@@ -7,7 +7,8 @@ use vireo_protocol::vsr::{Command, Header, HeadersBody, Message};
 use crate::action::{Action, IoDone};
 use crate::replica::Status;
 use crate::test_fixture::{
-    Node, Nodes, broadcast, expected_reply, headers_body, only_sent, request, sends_command,
+    Node, Nodes, broadcast, expected_reply, headers_body, only_sent, register, request,
+    sends_command,
 };
 
 const CLIENT: u128 = 0xc1;
@@ -241,4 +242,31 @@ fn new_primary_commits_the_uncommitted_op_on_a_prepare_ok_of_the_new_view() {
             Action::Reply { message: expected_reply(&op2, 1, &3u64.to_le_bytes()) },
         ]
     );
+}
+
+#[test]
+fn backup_of_a_new_view_never_acknowledges_the_old_primary() {
+    let (mut nodes, _, op2) = primary_lost_after_op_2();
+    let actions = view_change_quorum(&mut nodes, 2, 1);
+    let done = nodes.nodes[2].execute(&actions);
+    let dvc_2 = only_sent(&nodes.nodes[2].complete(done), 1, Command::DoViewChange);
+    let actions = view_change_quorum(&mut nodes, 1, 2);
+    nodes.nodes[1].settle_actions(&actions);
+    let out = nodes.nodes[1].message_settled(dvc_2);
+    nodes.nodes[2].message_settled(only_sent(&out, 2, Command::StartView));
+    assert_eq!(nodes.nodes[2].replica.view(), 1);
+
+    // The old primary never heard of view 1: it prepares op 3 in view 0 and resends op 2.
+    let old = &mut nodes.nodes[0];
+    assert!(old.replica.is_primary() && old.replica.view() == 0);
+    let out = old.request_settled(register(CLIENT + 1));
+    let op3 = only_sent(&out, 2, Command::Prepare);
+    assert_eq!((op3.header().op, op3.header().view), (3, 0));
+    let stale_op2 = old.replica.cache.get(&2).cloned().expect("op 2 cached");
+    assert_eq!(stale_op2.header(), &op2);
+
+    // Neither is journaled anew nor acknowledged by the backup of view 1.
+    assert_eq!(nodes.nodes[2].message(op3), vec![]);
+    assert_eq!(nodes.nodes[2].message(stale_op2), vec![]);
+    assert_eq!(nodes.nodes[2].replica.op(), 2);
 }
