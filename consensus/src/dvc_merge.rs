@@ -89,9 +89,11 @@ impl Dvc {
         })
     }
 
-    /// True if this sender positively denies holding `header` (or, for `None`, any
-    /// header) at `op`.
-    fn denies(&self, op: u64, header: Option<&Header>) -> bool {
+    /// True if this sender positively denies holding the prepare with checksum `wanted`
+    /// (or, for `None`, any prepare) at `op`: above its head; a blank or a header it holds
+    /// without its body, not faulty; or a *different* header (it holds another op there,
+    /// so not this one). A faulty sender neither vouches nor denies.
+    fn denies(&self, op: u64, wanted: Option<u128>) -> bool {
         if op > self.op {
             return true; // Above its head: it never received the op.
         }
@@ -100,8 +102,8 @@ impl Dvc {
         if faulty {
             return false;
         }
-        match (header, entry.header) {
-            (Some(wanted), Some(held)) => !(held.checksum == wanted.checksum && entry.present),
+        match (wanted, entry.header) {
+            (Some(wanted), Some(held)) => !(held.checksum == wanted && entry.present),
             (Some(_), None) => true,
             (None, _) => entry.nack,
         }
@@ -169,8 +171,13 @@ pub fn merge(dvcs: &[Dvc], replica_count: usize, quorum_nack: usize, pipeline_ma
     // 1. The lowest uncommitted op that a nack quorum denies never committed, and then
     //    neither did any op above it (ops commit in order): the log is cut there.
     for candidate in commit_max + 1..=op {
-        let header = headers.get(&candidate);
-        let denials = dvcs.iter().filter(|dvc| dvc.denies(candidate, header)).count();
+        // The canonical identity of the op: its canonical header, or else the checksum
+        // its canonical successor names as parent.
+        let wanted = headers
+            .get(&candidate)
+            .map(|header| header.checksum)
+            .or_else(|| headers.get(&(candidate + 1)).map(|header| header.parent));
+        let denials = dvcs.iter().filter(|dvc| dvc.denies(candidate, wanted)).count();
         if denials >= quorum_nack {
             op = candidate - 1;
             break;

@@ -37,7 +37,6 @@ fn dvc(
 /// quorum (2 of 3): replica 2 has a blank there, and replica 0 holds another op 4 — it
 /// does not hold the one op 5 names as its parent. Two denials: cut at 4.
 #[test]
-#[ignore = "bug: a different header at an op the canonical chain names only by parent is not a denial; merge waits"]
 fn a_different_header_under_the_canonical_parent_denies_the_op() {
     let op1 = prepare(1, 0, 7);
     let op2 = prepare(2, 0, op1.checksum);

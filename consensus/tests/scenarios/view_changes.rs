@@ -117,7 +117,6 @@ fn a_replica_that_can_send_but_not_receive_cannot_depose_a_healthy_primary() {
 /// vouched by nobody, and the merge waits for replica 1, which as a recovering replica
 /// never sends a DVC. Views climb forever; nothing is served.
 #[test]
-#[ignore = "bug: dvc merge waits forever for a recovering replica; a different header under the canonical parent is not counted as a nack"]
 fn two_healthy_replicas_elect_a_primary_while_the_third_is_recovering_head() {
     let mut cluster = Cluster::new(3, Durability::Replicated);
     let a = cluster.client();
