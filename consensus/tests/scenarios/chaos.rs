@@ -21,35 +21,17 @@ struct Profile {
     power_loss: u64,
     restart: u64,
     partition: u64,
-    persisted_storm: bool,
 }
 
-const MILD: Profile = Profile {
-    ticks: 2_000,
-    crash: 4,
-    power_loss: 2,
-    restart: 14,
-    partition: 3,
-    persisted_storm: false,
-};
-const HARSH: Profile = Profile {
-    ticks: 3_000,
-    crash: 12,
-    power_loss: 6,
-    restart: 22,
-    partition: 10,
-    persisted_storm: false,
-};
+const MILD: Profile = Profile { ticks: 2_000, crash: 4, power_loss: 2, restart: 14, partition: 3 };
+const HARSH: Profile =
+    Profile { ticks: 3_000, crash: 12, power_loss: 6, restart: 22, partition: 10 };
 
 fn chaos(seed: u64, profile: Profile, log: &mut Vec<String>) {
     let mut prng = Prng::new(seed);
     let replica_count = if prng.below(2) == 0 { 3 } else { 5 };
-    let replica_count = if profile.power_loss == 8 { 5 } else { replica_count };
-    let durability = if profile.persisted_storm || prng.below(4) == 0 {
-        Durability::Persisted
-    } else {
-        Durability::Replicated
-    };
+    let durability =
+        if prng.below(4) == 0 { Durability::Persisted } else { Durability::Replicated };
     let mut cluster = Cluster::new(replica_count, durability);
     let clients: Vec<usize> = (0..3).map(|_| cluster.client()).collect();
     cluster.network.drop_percent = prng.below(15);
@@ -94,24 +76,7 @@ fn chaos(seed: u64, profile: Profile, log: &mut Vec<String>) {
                 cluster.crash(victim);
             }
         } else if roll < restart_from {
-            let impaired = (0..replica_count)
-                .filter(|&r| {
-                    !cluster.nodes[usize::from(r)].up()
-                        || cluster.replica(r).status() == Status::RecoveringHead
-                        || {
-                            let rep = cluster.replica(r);
-                            (rep.commit_min()..=rep.op()).any(|op| rep.journal().faulty(op))
-                        }
-                })
-                .count();
-            let relaxed = profile.power_loss == 8
-                && impaired + 1 < cluster.nodes[0].config.quorum_replication()
-                && tick > last_power_loss + 100;
-            if victim_up
-                && (profile.persisted_storm
-                    || relaxed
-                    || (down.is_empty() && !recovering && tick > last_power_loss + 300))
-            {
+            if victim_up && down.is_empty() && !recovering && tick > last_power_loss + 300 {
                 log.push(format!("tick {tick}: power loss {victim}   {state}"));
                 cluster.power_loss(victim);
                 last_power_loss = tick;
@@ -183,44 +148,13 @@ fn harsher_random_faults_keep_one_history_and_converge_once_healed() {
     }
 }
 
-/// Replica 0, primary of view 9, prepares ops 341–342 of view 9 and loses power; replica
-/// 1 holds only op 342 of view 9, replica 2 holds other ops 341–343 from view 8. Replica 0
-/// stays in `recovering_head` (no primary answers it), and replicas 1 and 2 cycle through
-/// views forever: the merge neither keeps op 341 (vouched by nobody who answers) nor cuts
-/// it (replica 2's different op 341 is not counted as a denial). Found by this seed;
-/// scripted in `view_changes::two_healthy_replicas_elect_a_primary_while_the_third_is_recovering_head`.
+/// Regression: replica 0, primary of view 9, prepares ops 341–342 of view 9 and loses
+/// power; replica 1 holds only op 342 of view 9, replica 2 holds other ops 341–343 from
+/// view 8. Replica 0 stays in `recovering_head` until a primary answers it, so replicas 1
+/// and 2 must settle op 341 alone: replica 2's different op 341 denies the one op 342
+/// names as its parent. Scripted in
+/// `view_changes::two_healthy_replicas_elect_a_primary_while_the_third_is_recovering_head`.
 #[test]
 fn chaos_harsh_seed_1117_converges() {
     run_seed(1_117, HARSH);
-}
-
-const STORM: Profile = Profile {
-    ticks: 3_000,
-    crash: 8,
-    power_loss: 8,
-    restart: 30,
-    partition: 10,
-    persisted_storm: false,
-};
-
-#[test]
-fn survey() {
-    std::panic::set_hook(Box::new(|_| {}));
-    let mut failures = Vec::new();
-    for seed in 0..300u64 {
-        let mut log = Vec::new();
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| chaos(seed, STORM, &mut log))) {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            failures.push((seed, message.lines().next().unwrap_or("").to_owned()));
-        }
-    }
-    let _ = std::panic::take_hook();
-    for (seed, message) in &failures {
-        println!("SEED {seed}: {message}");
-    }
-    println!("FAILED {}", failures.len());
 }
