@@ -25,6 +25,12 @@ pub enum Action {
         /// The prepare, verbatim.
         message: Message,
     },
+    /// Write only the redundant header of a faulty op (its prepare is missing), so the
+    /// fault survives a restart (completes with [`IoDone::JournalHeaderWrite`]).
+    JournalWriteHeader {
+        /// The faulty op's header.
+        header: Header,
+    },
     /// Read a prepare back (completes with [`IoDone::JournalRead`]).
     JournalRead {
         /// Op wanted.
@@ -72,6 +78,13 @@ pub enum Action {
 pub enum IoDone {
     /// The prepare and its redundant header are on disk.
     JournalWrite {
+        /// Op written.
+        op: u64,
+        /// Its checksum.
+        checksum: u128,
+    },
+    /// A faulty op's redundant header is on disk.
+    JournalHeaderWrite {
         /// Op written.
         op: u64,
         /// Its checksum.

@@ -12,6 +12,15 @@ impl<S: StateMachine> Replica<S> {
     pub fn on_io_done(&mut self, done: IoDone) {
         match done {
             IoDone::JournalWrite { op, checksum } => self.on_journal_write_done(op, checksum),
+            IoDone::JournalHeaderWrite { op, checksum } => {
+                let written = self.journal.header(op).is_some_and(|held| held.checksum == checksum);
+                if written
+                    && self.faulty_unpersisted.remove(&op)
+                    && self.faulty_unpersisted.is_empty()
+                {
+                    self.persist(); // Every fault is on disk now: `recovering_head` may clear.
+                }
+            }
             IoDone::JournalRead { op, checksum, message } => {
                 let requester = self.repair_reads.remove(&(op, checksum));
                 if self.commit_reading == Some(op) {
@@ -89,6 +98,12 @@ impl<S: StateMachine> Replica<S> {
     fn on_journal_write_done(&mut self, op: u64, checksum: u128) {
         self.journal_writing.remove(&(op, checksum));
         self.journal.set_clean(op, checksum);
+        if self.journal.has_prepare(op, checksum) && self.faulty_unpersisted.remove(&op) {
+            // Repaired: its header is on disk with it.
+            if self.faulty_unpersisted.is_empty() {
+                self.persist();
+            }
+        }
         let Some(header) = self.journal.header(op).copied() else { return };
         if header.checksum != checksum {
             return; // Superseded while writing.

@@ -48,6 +48,7 @@ pub mod action;
 pub mod client_table;
 mod commit;
 pub mod config;
+pub mod driver;
 pub mod dvc_merge;
 mod invariants;
 mod io;

@@ -192,6 +192,14 @@ impl<S: StateMachine> Replica<S> {
         let extends_head =
             header.op == self.op + 1 && self.checksum_of(self.op) == Some(header.parent);
         self.journal.set_header_dirty(header);
+        if self.faulty_unpersisted.contains(&header.op) {
+            if self.journal.faulty(header.op) {
+                // The header of an op faulty without one: now it can be made durable.
+                self.outbox.push(Action::JournalWriteHeader { header });
+            } else {
+                self.faulty_unpersisted.remove(&header.op);
+            }
+        }
         self.synced_op = self.synced_op.min(header.op - 1);
         self.timestamp_max = self.timestamp_max.max(header.timestamp);
         if !extends_head {

@@ -17,6 +17,7 @@ use vireo_protocol::vsr::{Command, Header, Operation, checksum};
 use vireo_storage::journal::{Journal, Recovered};
 use vireo_storage::superblock::VsrState;
 
+use crate::action::Action;
 use crate::client_table::ClientTable;
 use crate::config::{Durability, ReplicaConfig};
 use crate::replica::{Replica, RestartEvidence, Status};
@@ -221,7 +222,7 @@ impl<S: StateMachine> Replica<S> {
         for op in self.faulty_floor_op + 1..=self.op {
             let held = self.journal.header(op).copied();
             if held.is_none_or(|header| !self.journal.has_prepare(op, header.checksum)) {
-                self.journal.mark_faulty(op);
+                self.mark_faulty_durably(op);
             }
         }
         self.chain_low = None;
@@ -256,9 +257,22 @@ impl<S: StateMachine> Replica<S> {
         }
     }
 
+    /// Marks `op` faulty and makes the mark durable: its header goes into the header ring
+    /// (without its prepare), or, while the header is unknown, the superblock keeps
+    /// `recovering_head` until it is (see `faulty_unpersisted`).
+    pub(crate) fn mark_faulty_durably(&mut self, op: u64) {
+        self.journal.mark_faulty(op);
+        self.chain_low = None;
+        self.faulty_unpersisted.insert(op);
+        if let Some(header) = self.journal.header(op).copied() {
+            self.outbox.push(Action::JournalWriteHeader { header });
+        }
+    }
+
     /// Forgets headers above `op` (and the cached chain with them).
     pub(crate) fn journal_remove_above(&mut self, op: u64) {
         self.journal.remove_above(op);
+        self.faulty_unpersisted.retain(|&faulty| faulty <= op);
         self.synced_op = self.synced_op.min(op);
         self.chain_low = None;
     }

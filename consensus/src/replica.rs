@@ -128,6 +128,10 @@ pub struct Replica<S: StateMachine> {
     /// Ops in `(faulty_floor_op, faulty_ceiling_op]` not held intact may have been
     /// acknowledged before a crash that lost them: they are marked faulty when installed.
     pub(crate) faulty_floor_op: u64,
+    /// Ops marked faulty whose header is not yet durably in the header ring (unknown, or
+    /// its write in flight). While any remain, the superblock keeps `recovering_head`, so a
+    /// crash cannot make the replica forget it may have acknowledged them.
+    pub(crate) faulty_unpersisted: BTreeSet<u64>,
 
     // View change.
     pub(crate) start_view_change_votes: BTreeMap<u32, u8>,
@@ -221,6 +225,7 @@ impl<S: StateMachine> Replica<S> {
             checkpoint_snapshot_pending: Vec::new(),
             checkpoint_writing: None,
             faulty_floor_op: u64::MAX,
+            faulty_unpersisted: BTreeSet::new(),
             superblock,
             superblock_writing: None,
             superblock_queued: false,
@@ -531,7 +536,8 @@ impl<S: StateMachine> Replica<S> {
         state.synced_op = self.synced_op;
         state.checkpoint = self.checkpoint;
         state.clean_shutdown = false;
-        state.recovering_head = self.status == Status::RecoveringHead;
+        state.recovering_head =
+            self.status == Status::RecoveringHead || !self.faulty_unpersisted.is_empty();
         state.view_headers = self.view_headers();
         self.superblock_writing = Some(state.clone());
         self.outbox.push(Action::SuperblockWrite { state: Box::new(state) });

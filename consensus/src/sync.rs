@@ -208,6 +208,7 @@ impl<S: StateMachine> Replica<S> {
         // Entries above the checkpoint stay: some may have been acknowledged, and the
         // chain check decides later whether they extend the checkpoint.
         self.journal.remove_through(target.op);
+        self.faulty_unpersisted.retain(|&faulty| faulty > target.op);
         self.chain_low = None;
         self.synced_op = self.synced_op.max(target.op);
         self.op = self.op.max(target.op);

@@ -9,7 +9,7 @@
 //! gates is visible.
 
 use vireo_protocol::vsr::{Command, Header, HeadersBody, Message, Operation};
-use vireo_storage::journal::{JournalEvent, JournalLayout, JournalStore};
+use vireo_storage::journal::{JournalLayout, JournalStore};
 use vireo_storage::{MemoryStorage, OpenMode, Storage};
 
 use crate::action::{Action, IoDone};
@@ -149,25 +149,7 @@ impl Node {
     /// in order, without feeding them to the replica. Other actions are ignored.
     pub(crate) fn execute(&mut self, actions: &[Action]) -> Vec<IoDone> {
         for action in actions {
-            match action {
-                Action::JournalWrite { message } => {
-                    self.store.write_prepare(&mut self.storage, message);
-                }
-                Action::JournalRead { op, checksum } => {
-                    self.store.read_prepare(&mut self.storage, *op, *checksum);
-                }
-                Action::JournalSync { op } => self.store.sync(&mut self.storage, *op),
-                Action::SuperblockWrite { state } => {
-                    self.store.write_superblock(&mut self.storage, state);
-                }
-                Action::SnapshotWrite { area, snapshot, .. } => {
-                    self.store.write_snapshot(&mut self.storage, *area, snapshot);
-                }
-                Action::Send { .. }
-                | Action::Reply { .. }
-                | Action::Applied { .. }
-                | Action::StateSynced { .. } => {}
-            }
+            crate::driver::execute_io(&mut self.store, &mut self.storage, action);
         }
         let mut events = Vec::new();
         for _ in 0..16 {
@@ -274,20 +256,7 @@ pub(crate) fn is_io(action: &Action) -> bool {
     )
 }
 
-/// The store's event as the replica's completion.
-pub(crate) fn io_done(event: JournalEvent) -> IoDone {
-    match event {
-        JournalEvent::PrepareWritten { op, checksum } => IoDone::JournalWrite { op, checksum },
-        JournalEvent::PrepareRead { op, checksum, message } => {
-            IoDone::JournalRead { op, checksum, message }
-        }
-        JournalEvent::Synced { op } => IoDone::JournalSync { op },
-        JournalEvent::SuperblockWritten { sequence } => IoDone::SuperblockWrite { sequence },
-        JournalEvent::SnapshotWritten { area, size, checksum } => {
-            IoDone::SnapshotWrite { area, size, checksum }
-        }
-    }
-}
+pub(crate) use crate::driver::io_done;
 
 /// `Send` actions among `actions`, as (destination, message).
 pub(crate) fn sends(actions: &[Action]) -> Vec<(u8, Message)> {

@@ -338,7 +338,7 @@ impl<S: StateMachine> Replica<S> {
             for op in self.faulty_floor_op + 1..=self.op {
                 let held = self.journal.header(op).copied();
                 if held.is_none_or(|held| !self.journal.has_prepare(op, held.checksum)) {
-                    self.journal.mark_faulty(op);
+                    self.mark_faulty_durably(op);
                 }
             }
             self.chain_low = None;

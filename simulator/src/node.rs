@@ -1,10 +1,10 @@
 //! One simulated replica process: the real `Replica`, the real `JournalStore`, on a
 //! `SimStorage` disk — the same pieces the node uses, with the simulator as the driver.
 
-use vireo_consensus::{Action, IoDone, OpenError, Replica, ReplicaConfig, RestartEvidence};
+use vireo_consensus::{Action, OpenError, Replica, ReplicaConfig, RestartEvidence};
 use vireo_protocol::vsr::{Header, Message};
 use vireo_storage::journal::store::RecoveryError;
-use vireo_storage::journal::{JournalEvent, JournalLayout, JournalStore};
+use vireo_storage::journal::{JournalLayout, JournalStore};
 use vireo_storage::{FileId, OpenMode, Storage};
 
 use crate::sim_storage::SimStorage;
@@ -171,18 +171,8 @@ impl SimNode {
                     Action::Reply { message } => outputs.replies.push(message),
                     Action::Applied { header } => outputs.applied.push(Applied::Op(header)),
                     Action::StateSynced { op } => outputs.applied.push(Applied::Synced(op)),
-                    Action::JournalWrite { message } => {
-                        store.write_prepare(&mut self.storage, &message)
-                    }
-                    Action::JournalRead { op, checksum } => {
-                        store.read_prepare(&mut self.storage, op, checksum)
-                    }
-                    Action::JournalSync { op } => store.sync(&mut self.storage, op),
-                    Action::SuperblockWrite { state } => {
-                        store.write_superblock(&mut self.storage, &state)
-                    }
-                    Action::SnapshotWrite { area, snapshot, .. } => {
-                        store.write_snapshot(&mut self.storage, area, &snapshot)
+                    io => {
+                        vireo_consensus::driver::execute_io(store, &mut self.storage, &io);
                     }
                 }
             }
@@ -204,17 +194,4 @@ impl SimNode {
     }
 }
 
-/// The journal store's event, as the replica's completion.
-fn io_done(event: JournalEvent) -> IoDone {
-    match event {
-        JournalEvent::PrepareWritten { op, checksum } => IoDone::JournalWrite { op, checksum },
-        JournalEvent::PrepareRead { op, checksum, message } => {
-            IoDone::JournalRead { op, checksum, message }
-        }
-        JournalEvent::Synced { op } => IoDone::JournalSync { op },
-        JournalEvent::SuperblockWritten { sequence } => IoDone::SuperblockWrite { sequence },
-        JournalEvent::SnapshotWritten { area, size, checksum } => {
-            IoDone::SnapshotWrite { area, size, checksum }
-        }
-    }
-}
+use vireo_consensus::driver::io_done;

@@ -124,7 +124,6 @@ fn power_loss_of_fewer_than_a_quorum_under_replicated_durability_loses_nothing()
 /// primary crashes, and replicas 1 and 2 change view: replica 2 never had op 4; replica
 /// 1 must still not nack it, so op 4 is not cut and the view waits for the primary.
 #[test]
-#[ignore = "bug: faulty marks do not survive a process crash; the replica then nacks an op it acknowledged and the view change cuts it"]
 fn an_op_lost_in_a_power_loss_stays_faulty_across_a_later_process_crash() {
     let mut cluster = Cluster::new(3, Durability::Replicated);
     let client = acknowledge(&mut cluster, 2, 0);

@@ -141,11 +141,14 @@ impl Journal {
 
     /// Installs `header` for its op with the prepare not yet on disk (a local write is
     /// about to start, or the prepare must be repaired). Replacing a different header
-    /// clears `faulty`: the op that may have been acknowledged was superseded.
+    /// clears `faulty`: the op that may have been acknowledged was superseded. Naming the
+    /// header of a faulty slot whose header was unknown keeps it faulty.
     pub fn set_header_dirty(&mut self, header: Header) {
         let slot = self.slot(header.op);
         let same = self.headers[slot].is_some_and(|held| held.checksum == header.checksum);
-        if !same {
+        // A faulty slot without a header was faulty for the very op now named: it stays so.
+        let named = self.headers[slot].is_none();
+        if !same && !named {
             self.faulty[slot] = false;
         }
         self.headers[slot] = Some(header);

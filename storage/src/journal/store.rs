@@ -34,6 +34,13 @@ const FAULTY_MARKER: u8 = 0xff;
 /// What a finished journal I/O means to the replica.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JournalEvent {
+    /// A redundant header alone is written (see [`JournalStore::write_header`]).
+    HeaderWritten {
+        /// Its op.
+        op: u64,
+        /// Its checksum.
+        checksum: u128,
+    },
     /// The prepare and then its redundant header are written.
     PrepareWritten {
         /// Its op.
@@ -100,7 +107,7 @@ pub enum RecoveryError {
 #[derive(Debug)]
 enum Pending {
     Prepare { op: u64, checksum: u128, header: Header },
-    HeaderSector { sector: usize, waiters: Vec<(u64, u128)> },
+    HeaderSector { sector: usize, waiters: Vec<Waiter> },
     Read { op: u64, checksum: u128 },
     Sync { op: u64 },
     SuperblockCopy { sequence: u64 },
@@ -109,11 +116,18 @@ enum Pending {
     SnapshotSync { area: u8, size: u32, checksum: u128 },
 }
 
+/// Who waits for a header sector write, and for what event.
+#[derive(Debug, Clone, Copy)]
+enum Waiter {
+    Prepare(u64, u128),
+    Header(u64, u128),
+}
+
 #[derive(Debug, Default)]
 struct SectorState {
     in_flight: bool,
     /// Writes that completed while the sector was in flight; they need another write.
-    queued: Vec<(u64, u128)>,
+    queued: Vec<Waiter>,
 }
 
 /// The journal and superblock I/O executor for one consensus group.
@@ -456,8 +470,15 @@ impl JournalStore {
                 self.on_prepare_written(storage, op, checksum, &header);
             }
             (Pending::HeaderSector { sector, waiters }, Ok(_)) => {
-                for (op, checksum) in waiters {
-                    events.push(JournalEvent::PrepareWritten { op, checksum });
+                for waiter in waiters {
+                    events.push(match waiter {
+                        Waiter::Prepare(op, checksum) => {
+                            JournalEvent::PrepareWritten { op, checksum }
+                        }
+                        Waiter::Header(op, checksum) => {
+                            JournalEvent::HeaderWritten { op, checksum }
+                        }
+                    });
                 }
                 self.sectors[sector].in_flight = false;
                 if !self.sectors[sector].queued.is_empty() {
@@ -503,11 +524,25 @@ impl JournalStore {
             return;
         }
         self.set_image(slot, header);
+        self.queue_sector(storage, slot, Waiter::Prepare(op, checksum));
+    }
+
+    fn queue_sector<S: Storage + ?Sized>(&mut self, storage: &mut S, slot: usize, waiter: Waiter) {
         let sector = slot * HEADER_SIZE / SECTOR_SIZE;
-        self.sectors[sector].queued.push((op, checksum));
+        self.sectors[sector].queued.push(waiter);
         if !self.sectors[sector].in_flight {
             self.write_sector(storage, sector);
         }
+    }
+
+    /// Writes `header` into the redundant header ring *without* its prepare: after a
+    /// crash the slot then reads "header intact, prepare missing" — faulty, never nacked.
+    /// This is how a replica makes a faulty mark survive a restart (an op it may have
+    /// acknowledged but no longer holds). Completes with [`JournalEvent::HeaderWritten`].
+    pub fn write_header<S: Storage + ?Sized>(&mut self, storage: &mut S, header: &Header) {
+        let slot = self.layout.slot(header.op);
+        self.set_image(slot, header);
+        self.queue_sector(storage, slot, Waiter::Header(header.op, header.checksum));
     }
 
     fn write_sector<S: Storage + ?Sized>(&mut self, storage: &mut S, sector: usize) {

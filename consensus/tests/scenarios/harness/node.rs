@@ -1,9 +1,9 @@
 //! One replica process: the real `Replica` and `JournalStore` on a [`Disk`], driven like
 //! the simulator's node — every input is followed by its I/O, run to quiescence.
 
-use vireo_consensus::{Action, IoDone, Replica, ReplicaConfig, RestartEvidence};
+use vireo_consensus::{Action, Replica, ReplicaConfig, RestartEvidence};
 use vireo_protocol::vsr::{Header, Message};
-use vireo_storage::journal::{JournalEvent, JournalLayout, JournalStore};
+use vireo_storage::journal::{JournalLayout, JournalStore};
 use vireo_storage::{OpenMode, Storage};
 
 use super::disk::Disk;
@@ -130,18 +130,8 @@ impl Node {
                     Action::Reply { message } => outputs.replies.push(message),
                     Action::Applied { header } => outputs.applied.push(Applied::Op(header)),
                     Action::StateSynced { op } => outputs.applied.push(Applied::Synced(op)),
-                    Action::JournalWrite { message } => {
-                        store.write_prepare(&mut self.disk, &message);
-                    }
-                    Action::JournalRead { op, checksum } => {
-                        store.read_prepare(&mut self.disk, op, checksum);
-                    }
-                    Action::JournalSync { op } => store.sync(&mut self.disk, op),
-                    Action::SuperblockWrite { state } => {
-                        store.write_superblock(&mut self.disk, &state);
-                    }
-                    Action::SnapshotWrite { area, snapshot, .. } => {
-                        store.write_snapshot(&mut self.disk, area, &snapshot);
+                    io => {
+                        vireo_consensus::driver::execute_io(store, &mut self.disk, &io);
                     }
                 }
             }
@@ -169,16 +159,4 @@ pub fn layout(config: &ReplicaConfig) -> JournalLayout {
     JournalLayout::new(config.journal_slot_count, config.message_size_max, config.snapshot_size_max)
 }
 
-fn io_done(event: JournalEvent) -> IoDone {
-    match event {
-        JournalEvent::PrepareWritten { op, checksum } => IoDone::JournalWrite { op, checksum },
-        JournalEvent::PrepareRead { op, checksum, message } => {
-            IoDone::JournalRead { op, checksum, message }
-        }
-        JournalEvent::Synced { op } => IoDone::JournalSync { op },
-        JournalEvent::SuperblockWritten { sequence } => IoDone::SuperblockWrite { sequence },
-        JournalEvent::SnapshotWritten { area, size, checksum } => {
-            IoDone::SnapshotWrite { area, size, checksum }
-        }
-    }
-}
+use vireo_consensus::driver::io_done;
