@@ -1,0 +1,134 @@
+//! The HTTP operations port on shard 0: `GET /ping` (liveness: the process answers),
+//! `GET /ready` (readiness: every consensus group is normal, primary and caught up, and
+//! the client edges are serving; 503 with the reasons otherwise), `GET /metrics`
+//! (Prometheus text). Minimal HTTP/1.1: one request per connection, bounded header.
+
+use std::rc::Rc;
+
+use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
+use monoio::net::{TcpListener, TcpStream};
+
+use crate::shard::Shard;
+use crate::shard::inbox::{ShardMessage, ShardReport};
+
+/// Largest request head accepted.
+const REQUEST_HEAD_MAX: usize = 8 * 1024;
+
+/// Serves until shutdown.
+pub async fn serve(shard: Rc<Shard>, listener: TcpListener) {
+    loop {
+        let accepted = listener.accept().await;
+        if shard.router.stopping() {
+            return;
+        }
+        let Ok((stream, _)) = accepted else { continue };
+        let shard = Rc::clone(&shard);
+        monoio::spawn(async move {
+            if let Err(error) = handle(shard, stream).await {
+                tracing::debug!(%error, "http request failed");
+            }
+        });
+    }
+}
+
+async fn handle(shard: Rc<Shard>, mut stream: TcpStream) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+        if head.len() > REQUEST_HEAD_MAX {
+            return respond(&mut stream, 431, "text/plain", "request head too large\n").await;
+        }
+        let (result, buffer) = stream.read(Vec::with_capacity(1024)).await;
+        let read = result?;
+        if read == 0 {
+            return Ok(());
+        }
+        head.extend_from_slice(&buffer[..read]);
+    }
+    let line = head.split(|&byte| byte == b'\r').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let mut parts = line.split(' ');
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    if method != "GET" {
+        return respond(&mut stream, 405, "text/plain", "only GET\n").await;
+    }
+    match path {
+        "/ping" => respond(&mut stream, 200, "text/plain", "pong\n").await,
+        "/ready" => {
+            let (ready, text) = readiness(&shard, &reports(&shard).await);
+            respond(&mut stream, if ready { 200 } else { 503 }, "text/plain", &text).await
+        }
+        "/metrics" => {
+            let text = shard.metrics.render(&reports(&shard).await);
+            respond(&mut stream, 200, "text/plain; version=0.0.4", &text).await
+        }
+        _ => respond(&mut stream, 404, "text/plain", "not found\n").await,
+    }
+}
+
+async fn reports(shard: &Rc<Shard>) -> Vec<ShardReport> {
+    let mut reports = Vec::new();
+    for index in 0..shard.router.shard_count() {
+        if index == shard.index {
+            reports.push(shard.report());
+            continue;
+        }
+        let (sender, receiver) = flume::bounded(1);
+        if shard.router.send(index, ShardMessage::Report { reply: sender }).await.is_ok()
+            && let Ok(report) = receiver.recv_async().await
+        {
+            reports.push(report);
+        }
+    }
+    reports
+}
+
+/// "Caught up and serving": every group ready and the edges accepting.
+fn readiness(shard: &Shard, reports: &[ShardReport]) -> (bool, String) {
+    let mut reasons = Vec::new();
+    if !shard.router.serving() {
+        reasons.push("client edges are not serving yet".to_owned());
+    }
+    if shard.router.stopping() {
+        reasons.push("shutting down".to_owned());
+    }
+    let groups: Vec<_> = reports.iter().flat_map(|report| &report.groups).collect();
+    if groups.len() != shard.router.groups().count() {
+        reasons.push("not every shard reported".to_owned());
+    }
+    for group in groups {
+        if !group.ready {
+            let why = group.stall_reason.unwrap_or("not caught up");
+            reasons.push(format!(
+                "group {}: {why} (op {} applied {} committed {})",
+                group.group, group.op, group.commit_min, group.commit_max
+            ));
+        }
+    }
+    if reasons.is_empty() {
+        (true, "ready\n".to_owned())
+    } else {
+        (false, reasons.join("\n") + "\n")
+    }
+}
+
+async fn respond(
+    stream: &mut TcpStream,
+    status: u16,
+    kind: &str,
+    body: &str,
+) -> std::io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        431 => "Request Header Fields Too Large",
+        _ => "Service Unavailable",
+    };
+    let response = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (result, _) = stream.write_all(response.into_bytes()).await;
+    result.map(|_| ())
+}

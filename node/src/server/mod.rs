@@ -1,0 +1,280 @@
+//! `vireo server`: start-up, serving, and graceful shutdown.
+//!
+//! Start-up order: lock the data directory (one process per directory), establish the
+//! restart evidence ([`evidence`]), load TLS, start the shard threads (each opens its
+//! groups: format on first start, recover otherwise), run the bootstrap chores on the
+//! metadata shard ([`bootstrap`]), wait until every group has replayed its journal,
+//! then open the edges and say so on stdout. SIGTERM or SIGINT starts a graceful
+//! shutdown: edges stop accepting, in-flight requests drain, logs flush, journals
+//! sync, and a clean-shutdown marker records that nothing unsynced was left.
+
+pub mod bootstrap;
+pub mod evidence;
+pub mod process;
+
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::exit::{ExitCode, fatal};
+use crate::metrics::Metrics;
+use crate::shard::inbox::{INBOX_CAPACITY, ShardMessage};
+use crate::shard::router::Router;
+use crate::shard::start::{Control, ShardEvent, ShardSetup};
+
+/// How long start-up waits for every group to catch up before opening the edges.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long shutdown waits for the shards.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs the server until a termination signal; returns the exit code.
+pub fn run(config: Config) -> ExitCode {
+    crate::time::mark_process_start();
+    install_panic_hook();
+    let config = Arc::new(config);
+    let data_dir = config.node.data_dir.clone();
+    if let Err(error) = std::fs::create_dir_all(&data_dir) {
+        fatal(
+            ExitCode::Storage,
+            &format!("cannot create data directory {}: {error}", data_dir.display()),
+        );
+    }
+    let _lock = lock(&data_dir);
+    let evidence = match evidence::establish(&data_dir, config.node.force_recover) {
+        Ok(evidence) => evidence,
+        Err(error) => fatal(ExitCode::Storage, &format!("restart evidence: {error}")),
+    };
+    tracing::info!(?evidence, data_dir = %data_dir.display(), "starting");
+    let tls = match crate::net::tls::load(&config) {
+        Ok(tls) => Arc::new(tls),
+        Err(error) => fatal(ExitCode::Tls, &error.to_string()),
+    };
+    let signals = block_termination_signals();
+    let shard_count = config.shard_count();
+    let mut inboxes = Vec::new();
+    let mut receivers = Vec::new();
+    for _ in 0..shard_count {
+        let (sender, receiver) = flume::bounded(INBOX_CAPACITY);
+        inboxes.push(sender);
+        receivers.push(receiver);
+    }
+    let router = Router::new(inboxes, config.consensus.partition_groups);
+    let metrics = Arc::new(Metrics::default());
+    let (events, events_received) = flume::unbounded();
+    let mut controls = Vec::new();
+    for (index, inbox) in receivers.into_iter().enumerate() {
+        let (control, control_received) = flume::unbounded();
+        controls.push(control);
+        let setup = ShardSetup {
+            index: u32::try_from(index).expect("bounded shard count"),
+            config: Arc::clone(&config),
+            router: Arc::clone(&router),
+            metrics: Arc::clone(&metrics),
+            tls: Arc::clone(&tls),
+            inbox,
+            control: control_received,
+            events: events.clone(),
+            evidence,
+        };
+        if let Err(error) = crate::shard::start::spawn(setup) {
+            fatal(ExitCode::Internal, &format!("cannot start shard thread: {error}"));
+        }
+    }
+    for _ in 0..shard_count {
+        match events_received.recv() {
+            Ok(ShardEvent::Opened(_, Ok(()))) => {}
+            Ok(ShardEvent::Opened(shard, Err(error))) => {
+                fatal(ExitCode::Recovery, &format!("shard {shard}: {error}"))
+            }
+            other => fatal(ExitCode::Internal, &format!("unexpected start-up event {other:?}")),
+        }
+    }
+    bootstrap_chores(&config, &controls[0], &events_received);
+    wait_caught_up(&router);
+    for control in &controls {
+        let _ = control.send(Control::Listen);
+    }
+    for _ in 0..shard_count {
+        match events_received.recv() {
+            Ok(ShardEvent::Listening(_, Ok(()))) => {}
+            Ok(ShardEvent::Listening(_, Err(error))) => fatal(ExitCode::Bind, &error),
+            other => fatal(ExitCode::Internal, &format!("unexpected start-up event {other:?}")),
+        }
+    }
+    let quic = match (&tls.quic, config.quic.enabled) {
+        (Some(quic_tls), true) => {
+            match crate::net::quic::spawn(&config, Arc::clone(quic_tls), Arc::clone(&router)) {
+                Ok(edge) => Some(edge),
+                Err(error) => fatal(ExitCode::Bind, &error.to_string()),
+            }
+        }
+        _ => None,
+    };
+    router.mark_serving();
+    announce(&config, quic.as_ref().map(|edge| edge.address));
+    let signal = wait_for_signal(&signals);
+    tracing::info!(signal, "shutting down");
+    router.begin_stopping();
+    if let Some(edge) = quic {
+        let _ = edge.stop.send(());
+        let _ = edge.thread.join();
+    }
+    for control in &controls {
+        let _ = control.send(Control::Shutdown);
+    }
+    // Unblock accept loops so they observe `stopping`.
+    wake_listeners(&config, shard_count);
+    let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+    let mut clean = true;
+    for _ in 0..shard_count {
+        match events_received.recv_deadline(deadline) {
+            Ok(ShardEvent::Stopped(_, Ok(()))) => {}
+            Ok(ShardEvent::Stopped(shard, Err(error))) => {
+                tracing::error!(shard, %error, "shard did not drain");
+                clean = false;
+            }
+            _ => clean = false,
+        }
+    }
+    if clean {
+        if let Err(error) = evidence::mark_clean_shutdown(&data_dir) {
+            tracing::error!(%error, "could not record the clean shutdown");
+        }
+        tracing::info!("stopped cleanly");
+    }
+    ExitCode::Ok
+}
+
+fn bootstrap_chores(
+    config: &Config,
+    control: &flume::Sender<Control>,
+    events: &flume::Receiver<ShardEvent>,
+) {
+    let _ = control.send(Control::Bootstrap { root_password: config.root.password.clone() });
+    match events.recv() {
+        Ok(ShardEvent::Bootstrapped(Ok(Some(password)))) => {
+            println!(
+                "vireo: created root user '{}' with generated password: {password}\n\
+                 vireo: (printed once; set root.password or VIREO_ROOT_PASSWORD to choose it)",
+                config.root.username
+            );
+        }
+        Ok(ShardEvent::Bootstrapped(Ok(None))) => {}
+        Ok(ShardEvent::Bootstrapped(Err(error))) => {
+            tracing::error!(%error, "bootstrap failed; serving anyway (see /ready)");
+            eprintln!("vireo: bootstrap failed: {error}");
+        }
+        other => fatal(ExitCode::Internal, &format!("unexpected start-up event {other:?}")),
+    }
+}
+
+/// Waits (bounded) until every group reports ready: journals replayed.
+fn wait_caught_up(router: &Arc<Router>) {
+    let deadline = Instant::now() + CATCH_UP_TIMEOUT;
+    loop {
+        let mut ready = true;
+        let mut view_ops = Vec::new();
+        for shard in 0..router.shard_count() {
+            let (reply, replied) = flume::bounded(1);
+            if !router.try_send(shard, ShardMessage::Report { reply }) {
+                ready = false;
+                continue;
+            }
+            match replied.recv_timeout(Duration::from_secs(5)) {
+                Ok(report) => {
+                    ready &= report.groups.iter().all(|group| group.ready);
+                    view_ops.push(report.view_op);
+                }
+                Err(_) => ready = false,
+            }
+        }
+        // Every shard must also hold the same metadata view (logins use it).
+        ready &= view_ops.windows(2).all(|pair| pair[0] == pair[1]);
+        if ready {
+            return;
+        }
+        if Instant::now() >= deadline {
+            tracing::error!("not every group caught up; serving anyway (see /ready)");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn announce(config: &Config, quic: Option<std::net::SocketAddr>) {
+    let mut parts = Vec::new();
+    if config.tcp.enabled {
+        parts.push(format!("tcp={}", config.tcp.address));
+    }
+    if let Some(address) = quic {
+        parts.push(format!("quic={address}"));
+    }
+    if config.http.enabled {
+        parts.push(format!("http={}", config.http.address));
+    }
+    println!("vireo: serving {}", parts.join(" "));
+    tracing::info!(edges = %parts.join(" "), "serving");
+}
+
+/// Connects once to each listener so blocked `accept`s return and see `stopping`.
+fn wake_listeners(config: &Config, shards: u32) {
+    let timeout = Duration::from_millis(200);
+    if config.tcp.enabled {
+        for _ in 0..shards * 2 {
+            let _ = std::net::TcpStream::connect_timeout(&config.tcp.address, timeout);
+        }
+    }
+    if config.http.enabled {
+        let _ = std::net::TcpStream::connect_timeout(&config.http.address, timeout);
+    }
+}
+
+/// Holds an exclusive lock on `<data_dir>/LOCK` for the life of the process.
+fn lock(data_dir: &std::path::Path) -> std::fs::File {
+    let path = data_dir.join("LOCK");
+    let file =
+        match std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path) {
+            Ok(file) => file,
+            Err(error) => fatal(ExitCode::Storage, &format!("{}: {error}", path.display())),
+        };
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        fatal(
+            ExitCode::Storage,
+            &format!("{} is in use by another vireo process", data_dir.display()),
+        );
+    }
+    file
+}
+
+/// Blocks SIGTERM and SIGINT in this thread (and every thread it starts later), so
+/// that only [`wait_for_signal`] receives them.
+fn block_termination_signals() -> libc::sigset_t {
+    // SAFETY: plain signal-mask calls on a zero-initialised set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut set);
+        libc::sigaddset(&raw mut set, libc::SIGTERM);
+        libc::sigaddset(&raw mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, std::ptr::null_mut());
+        set
+    }
+}
+
+fn wait_for_signal(set: &libc::sigset_t) -> i32 {
+    let mut signal = 0;
+    // SAFETY: `set` is a valid signal set and `signal` a valid out pointer.
+    unsafe { libc::sigwait(set, &raw mut signal) };
+    signal
+}
+
+/// A panic in any thread is a bug: report it and stop the whole process, rather than
+/// leave sibling shards serving without it.
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        std::process::exit(i32::from(ExitCode::Internal as u8));
+    }));
+}

@@ -1,0 +1,268 @@
+//! [`ConsensusClient`]: how the node itself is a client of its consensus groups.
+//!
+//! Every Iggy connection owns one, with a node-generated random id (the SDK's `client`
+//! field is chosen by the peer, so two connections could collide or impersonate each
+//! other; ours cannot). Per group it keeps `(session, request, parent)`:
+//!
+//! * the first request to a group registers (`REGISTER`, request 0) and the committed
+//!   reply's op is the session;
+//! * each request carries the next number and `parent` = checksum of the previous reply,
+//!   which is how the replica's client table recognises retries and orders requests;
+//! * at most one request is in flight per group; one that timed out stays pending, and
+//!   the next call first waits for it, so the chain never breaks (Iggy status 57 tells
+//!   the SDK to retry meanwhile);
+//! * an eviction (the table evicted this session, or the replica forgot it) clears the
+//!   session; the request was not applied, so it is sent again once on a new session.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use vireo_protocol::vsr::{Command, Header, Message, Operation};
+
+use super::inbox::{GroupReply, ShardMessage};
+use super::router::Router;
+
+#[derive(Debug)]
+struct Pending {
+    request: u64,
+    reply: flume::Receiver<GroupReply>,
+}
+
+#[derive(Debug, Default)]
+struct GroupSession {
+    /// 0 = not registered.
+    session: u64,
+    request: u64,
+    parent: u128,
+    pending: Option<Pending>,
+}
+
+/// Why a call did not produce a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// No reply within the timeout; the request may still commit (Iggy status 57).
+    #[error("not committed yet")]
+    Timeout,
+    /// Evicted twice in a row: the group keeps refusing this client.
+    #[error("evicted")]
+    Evicted,
+    /// The owning shard is gone (shutdown).
+    #[error("shard gone")]
+    ShardGone,
+}
+
+/// A consensus client (see the module docs).
+#[derive(Debug)]
+pub struct ConsensusClient {
+    id: u128,
+    cluster: u128,
+    sessions: BTreeMap<u32, GroupSession>,
+}
+
+impl ConsensusClient {
+    /// A client with a fresh random id.
+    #[must_use]
+    pub fn new(cluster: u128) -> Self {
+        Self { id: random_client_id(), cluster, sessions: BTreeMap::new() }
+    }
+
+    /// The client id.
+    #[must_use]
+    pub fn id(&self) -> u128 {
+        self.id
+    }
+
+    /// The session opened on `group`, if any (the login session is group 0's).
+    #[must_use]
+    pub fn session(&self, group: u32) -> Option<u64> {
+        self.sessions.get(&group).map(|s| s.session).filter(|&s| s > 0)
+    }
+
+    /// Forgets the session on `group`: the next call registers a new one (a new login).
+    pub fn reset(&mut self, group: u32) {
+        self.sessions.remove(&group);
+    }
+
+    /// Registers on `group` unless already registered; returns the session.
+    pub async fn register(
+        &mut self,
+        router: &Router,
+        group: u32,
+        timeout: Duration,
+    ) -> Result<u64, CallError> {
+        if let Some(session) = self.session(group) {
+            return Ok(session);
+        }
+        let header = self.request_header(group, Operation::REGISTER, 0, 0, 0);
+        let reply = self.exchange(router, group, Message::new(header, &[]), timeout).await?;
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(Rejected::Evicted) => return Err(CallError::Evicted),
+            Err(Rejected::Timeout(_)) => return Err(CallError::Timeout),
+        };
+        let header = reply.message.header();
+        let state = self.sessions.entry(group).or_default();
+        *state = GroupSession {
+            session: header.session,
+            request: 0,
+            parent: header.checksum,
+            pending: None,
+        };
+        Ok(header.session)
+    }
+
+    /// Submits one op to `group` and waits for its committed reply.
+    pub async fn call(
+        &mut self,
+        router: &Router,
+        group: u32,
+        operation: Operation,
+        body: &[u8],
+        flags: u8,
+        timeout: Duration,
+    ) -> Result<GroupReply, CallError> {
+        assert!(operation.is_user(), "only user operations are called");
+        for _attempt in 0..2 {
+            self.register(router, group, timeout).await?;
+            self.settle_pending(group, timeout).await?;
+            let (session, request, parent) = {
+                let state = &self.sessions[&group];
+                (state.session, state.request + 1, state.parent)
+            };
+            let mut header = self.request_header(group, operation, session, request, parent);
+            header.flags = flags;
+            let message = Message::new(header, body);
+            match self.exchange(router, group, message, timeout).await? {
+                Ok(reply) => {
+                    let state = self.sessions.get_mut(&group).expect("registered");
+                    state.request = request;
+                    state.parent = reply.message.header().checksum;
+                    return Ok(reply);
+                }
+                Err(Rejected::Evicted) => {
+                    self.sessions.remove(&group);
+                }
+                Err(Rejected::Timeout(receiver)) => {
+                    let state = self.sessions.get_mut(&group).expect("registered");
+                    state.pending = Some(Pending { request, reply: receiver });
+                    return Err(CallError::Timeout);
+                }
+            }
+        }
+        Err(CallError::Evicted)
+    }
+
+    /// Waits for a request that timed out earlier, so the next one chains onto its reply.
+    async fn settle_pending(&mut self, group: u32, timeout: Duration) -> Result<(), CallError> {
+        let Some(state) = self.sessions.get_mut(&group) else { return Ok(()) };
+        let Some(pending) = state.pending.take() else { return Ok(()) };
+        match wait(&pending.reply, timeout).await {
+            Waited::Reply(reply) if reply.message.header().command == Command::Reply => {
+                state.request = pending.request;
+                state.parent = reply.message.header().checksum;
+                Ok(())
+            }
+            Waited::Reply(_) | Waited::Gone => {
+                // Evicted, or the shard dropped it: start a new session.
+                self.sessions.remove(&group);
+                Ok(())
+            }
+            Waited::Timeout => {
+                state.pending = Some(pending);
+                Err(CallError::Timeout)
+            }
+        }
+    }
+
+    async fn exchange(
+        &self,
+        router: &Router,
+        group: u32,
+        message: Message,
+        timeout: Duration,
+    ) -> Result<Result<GroupReply, Rejected>, CallError> {
+        let (sender, receiver) = flume::bounded(1);
+        let shard = router.shard_of(group);
+        router
+            .send(shard, ShardMessage::Request { group, message, reply: sender })
+            .await
+            .map_err(|_| CallError::ShardGone)?;
+        Ok(match wait(&receiver, timeout).await {
+            Waited::Reply(reply) if reply.message.header().command == Command::Eviction => {
+                Err(Rejected::Evicted)
+            }
+            Waited::Reply(reply) => Ok(*reply),
+            Waited::Timeout => Err(Rejected::Timeout(receiver)),
+            Waited::Gone => return Err(CallError::ShardGone),
+        })
+    }
+
+    fn request_header(
+        &self,
+        group: u32,
+        operation: Operation,
+        session: u64,
+        request: u64,
+        parent: u128,
+    ) -> Header {
+        let mut header = Header::new(Command::Request);
+        header.cluster = self.cluster;
+        header.group = group;
+        header.client = self.id;
+        header.session = session;
+        header.request = request;
+        header.parent = parent;
+        header.operation = operation;
+        header.timestamp = crate::time::now_micros();
+        header.replica = u8::MAX;
+        header
+    }
+}
+
+enum Rejected {
+    Evicted,
+    Timeout(flume::Receiver<GroupReply>),
+}
+
+enum Waited {
+    Reply(Box<GroupReply>),
+    Timeout,
+    Gone,
+}
+
+async fn wait(receiver: &flume::Receiver<GroupReply>, timeout: Duration) -> Waited {
+    match monoio::time::timeout(timeout, receiver.recv_async()).await {
+        Ok(Ok(reply)) => Waited::Reply(Box::new(reply)),
+        Ok(Err(_)) => Waited::Gone,
+        Err(_) => Waited::Timeout,
+    }
+}
+
+/// A random, non-zero 128-bit id from the kernel's generator.
+#[must_use]
+pub fn random_client_id() -> u128 {
+    loop {
+        let id = u128::from_le_bytes(random_bytes());
+        if id != 0 {
+            return id;
+        }
+    }
+}
+
+/// `N` random bytes from the kernel (getrandom(2)).
+#[must_use]
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    let mut filled = 0;
+    while filled < N {
+        // SAFETY: the pointer and length describe the unfilled tail of `bytes`.
+        let read = unsafe { libc::getrandom(bytes[filled..].as_mut_ptr().cast(), N - filled, 0) };
+        if read > 0 {
+            filled += usize::try_from(read).expect("positive");
+        } else {
+            let error = std::io::Error::last_os_error();
+            assert_eq!(error.raw_os_error(), Some(libc::EINTR), "getrandom failed: {error}");
+        }
+    }
+    bytes
+}

@@ -1,0 +1,275 @@
+//! [`GroupDriver`]: the real driver of one consensus group — its `Replica`, its
+//! `JournalStore` on the shard's disk, and the clients waiting for replies. The shape is
+//! the simulator's `node.rs`: execute the replica's actions, feed completions back with
+//! `on_io_done`, repeat until quiet.
+//!
+//! Two differences from the simulator: journal I/O shares one io_uring with the group's
+//! partition logs (completions are routed by token in `shard/run.rs`), and a checkpoint
+//! snapshot is written only after the state machine's own files are durable
+//! ([`Machine::begin_checkpoint`]): the snapshot promises that replaying the journal from
+//! its op rebuilds everything.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+
+use vireo_consensus::driver::{execute_io, io_done};
+use vireo_consensus::{Action, Replica, ReplicaConfig, RestartEvidence, StateMachine};
+use vireo_protocol::vsr::{Command, Message};
+use vireo_storage::journal::{JournalEvent, JournalLayout, JournalStore};
+use vireo_storage::{Completion, FileId, OpenMode, Storage};
+
+use super::disk::{Disk, journal_tag};
+use super::inbox::GroupReply;
+use crate::metadata::MetadataMachine;
+use crate::partition::{PartitionKey, PartitionMachine};
+
+/// What the driver needs from a state machine beyond `StateMachine`.
+pub trait Machine: StateMachine {
+    /// Starts making the machine's own files durable up to the last applied op; returns
+    /// what [`Self::checkpoint_ready`] waits for.
+    fn begin_checkpoint(&mut self) -> Result<Vec<(PartitionKey, u64)>, String>;
+    /// True once what `begin_checkpoint` started is durable.
+    fn checkpoint_ready(&self, targets: &[(PartitionKey, u64)]) -> bool;
+    /// An environment failure the machine met (the node must stop).
+    fn take_failure(&mut self) -> Option<String>;
+}
+
+impl Machine for MetadataMachine {
+    fn begin_checkpoint(&mut self) -> Result<Vec<(PartitionKey, u64)>, String> {
+        Ok(Vec::new()) // All state is in the snapshot.
+    }
+    fn checkpoint_ready(&self, _: &[(PartitionKey, u64)]) -> bool {
+        true
+    }
+    fn take_failure(&mut self) -> Option<String> {
+        None
+    }
+}
+
+impl Machine for PartitionMachine {
+    fn begin_checkpoint(&mut self) -> Result<Vec<(PartitionKey, u64)>, String> {
+        self.flush_all()
+    }
+    fn checkpoint_ready(&self, targets: &[(PartitionKey, u64)]) -> bool {
+        self.flushed(targets)
+    }
+    fn take_failure(&mut self) -> Option<String> {
+        PartitionMachine::take_failure(self)
+    }
+}
+
+#[derive(Debug)]
+struct PendingSnapshot {
+    area: u8,
+    snapshot: Vec<u8>,
+    targets: Vec<(PartitionKey, u64)>,
+}
+
+/// Why a group could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GroupStartError {
+    /// The data file could not be created, formatted or read.
+    #[error("group {group} data file: {message}")]
+    Storage {
+        /// The group.
+        group: u32,
+        /// What failed.
+        message: String,
+    },
+    /// The replica refused the recovered state.
+    #[error("group {group}: {message}")]
+    Open {
+        /// The group.
+        group: u32,
+        /// Why.
+        message: String,
+    },
+}
+
+/// One consensus group on this shard.
+#[derive(Debug)]
+pub struct GroupDriver<S: Machine> {
+    /// The group.
+    pub group: u32,
+    /// Its replica.
+    pub replica: Replica<S>,
+    store: JournalStore,
+    file: FileId,
+    waiting: HashMap<u128, flume::Sender<GroupReply>>,
+    snapshot_pending: Option<PendingSnapshot>,
+    /// Ops applied since start (metrics).
+    pub applied: u64,
+}
+
+/// The data file of `group`.
+#[must_use]
+pub fn data_file_name(group: u32) -> String {
+    format!("group-{group}.vsr")
+}
+
+fn storage_error(group: u32) -> impl Fn(String) -> GroupStartError {
+    move |message| GroupStartError::Storage { group, message }
+}
+
+/// Creates and formats `group`'s data file if it does not exist yet. Formatting goes to
+/// a temporary name that is renamed into place once synced, so a crash mid-format never
+/// leaves a half-formatted file under the real name.
+pub fn ensure_formatted(
+    disk: &mut Disk,
+    data_dir: &Path,
+    config: &ReplicaConfig,
+    layout: &JournalLayout,
+) -> Result<(), GroupStartError> {
+    let group = config.group;
+    let name = data_file_name(group);
+    if data_dir.join(&name).exists() {
+        return Ok(());
+    }
+    let error = storage_error(group);
+    let temporary = format!("{name}.format");
+    let storage = disk.journal();
+    let file = storage.open(&temporary, OpenMode::Create).map_err(|e| error(e.to_string()))?;
+    let state = Replica::<MetadataMachine>::format_state(config);
+    JournalStore::format(storage, file, layout, &state).map_err(|e| error(e.to_string()))?;
+    storage.close(file).map_err(|e| error(e.to_string()))?;
+    std::fs::rename(data_dir.join(&temporary), data_dir.join(&name))
+        .and_then(|()| std::fs::File::open(data_dir)?.sync_all())
+        .map_err(|e| error(format!("rename {temporary}: {e}")))?;
+    tracing::info!(group, bytes = layout.total_size_bytes(), "formatted data file");
+    Ok(())
+}
+
+impl<S: Machine> GroupDriver<S> {
+    /// Recovers the group's data file and opens its replica.
+    pub fn open(
+        disk: &mut Disk,
+        config: ReplicaConfig,
+        layout: JournalLayout,
+        machine: S,
+        evidence: RestartEvidence,
+        seed: u64,
+    ) -> Result<Self, GroupStartError> {
+        let group = config.group;
+        let error = storage_error(group);
+        let storage = disk.journal();
+        let file = storage
+            .open(&data_file_name(group), OpenMode::Existing)
+            .map_err(|e| error(e.to_string()))?;
+        let mut store =
+            JournalStore::new(layout, file, config.message_size_max, journal_tag(group));
+        let recovered = store.recover(storage).map_err(|e| error(e.to_string()))?;
+        let replica = Replica::open(config, machine, recovered, evidence, seed)
+            .map_err(|e| GroupStartError::Open { group, message: e.to_string() })?;
+        replica.check_invariants();
+        Ok(Self {
+            group,
+            replica,
+            store,
+            file,
+            waiting: HashMap::new(),
+            snapshot_pending: None,
+            applied: 0,
+        })
+    }
+
+    /// The journal's file (the shutdown sync).
+    #[must_use]
+    pub fn file(&self) -> FileId {
+        self.file
+    }
+
+    /// Remembers who waits for `client`'s reply (one request in flight per client).
+    pub fn wait_for(&mut self, client: u128, reply: flume::Sender<GroupReply>) {
+        self.waiting.insert(client, reply);
+    }
+
+    /// Forgets waiters that gave up (timed out or disconnected).
+    pub fn prune_waiting(&mut self) {
+        self.waiting.retain(|_, sender| !sender.is_disconnected());
+    }
+
+    /// Executes every pending action. Replies are collected into `replies` for the
+    /// shard to deliver (it attaches the metadata view). Returns true if any action ran.
+    pub fn execute(
+        &mut self,
+        disk: &RefCell<Disk>,
+        replies: &mut Vec<(flume::Sender<GroupReply>, Message)>,
+    ) -> Result<bool, String> {
+        let actions: Vec<Action> = self.replica.drain_actions().collect();
+        let progress = !actions.is_empty();
+        for action in actions {
+            match action {
+                Action::Send { replica, .. } => {
+                    // A cluster of one never sends; the replica bus arrives with issue 7.
+                    tracing::warn!(group = self.group, replica, "no replica bus: dropped send");
+                }
+                Action::Reply { message } => {
+                    let client = message.header().client;
+                    let keep = message.header().command == Command::Reply
+                        || message.header().command == Command::Eviction;
+                    if let (true, Some(sender)) = (keep, self.waiting.remove(&client)) {
+                        replies.push((sender, message));
+                    }
+                }
+                Action::SnapshotWrite { area, snapshot, .. } => {
+                    assert!(self.snapshot_pending.is_none(), "one checkpoint at a time");
+                    let targets = self.replica.state_machine_mut().begin_checkpoint()?;
+                    self.snapshot_pending = Some(PendingSnapshot { area, snapshot, targets });
+                }
+                Action::Applied { .. } => self.applied += 1,
+                Action::StateSynced { op } => {
+                    tracing::info!(group = self.group, op, "state transfer installed");
+                }
+                io => {
+                    let executed = execute_io(&mut self.store, disk.borrow_mut().journal(), &io);
+                    assert!(executed, "every other action is journal I/O");
+                }
+            }
+        }
+        self.advance_checkpoint(disk);
+        Ok(progress)
+    }
+
+    /// Writes the pending snapshot once the machine's files are durable.
+    fn advance_checkpoint(&mut self, disk: &RefCell<Disk>) {
+        let ready = self
+            .snapshot_pending
+            .as_ref()
+            .is_some_and(|pending| self.replica.state_machine().checkpoint_ready(&pending.targets));
+        if ready {
+            let pending = self.snapshot_pending.take().expect("checked");
+            self.store.write_snapshot(disk.borrow_mut().journal(), pending.area, &pending.snapshot);
+        }
+    }
+
+    /// Handles a completion of this group's journal and feeds the resulting events.
+    pub fn on_journal_completion(&mut self, disk: &RefCell<Disk>, completion: Completion) {
+        let mut events = Vec::new();
+        self.store.on_completion(disk.borrow_mut().journal(), completion, &mut events);
+        self.feed(events);
+    }
+
+    /// Feeds events produced without I/O (and re-checks a waiting checkpoint). Returns
+    /// true if any event was fed.
+    pub fn feed_ready(&mut self, disk: &RefCell<Disk>) -> bool {
+        self.advance_checkpoint(disk);
+        let mut events = Vec::new();
+        self.store.poll_ready(&mut events);
+        let progress = !events.is_empty();
+        self.feed(events);
+        progress
+    }
+
+    fn feed(&mut self, events: Vec<JournalEvent>) {
+        for event in events {
+            self.replica.on_io_done(io_done(event));
+        }
+    }
+
+    /// Journal I/Os in flight.
+    #[must_use]
+    pub fn journal_in_flight(&self) -> usize {
+        self.store.in_flight()
+    }
+}

@@ -1,0 +1,105 @@
+//! Where things live: group → shard, and every shard's inbox. Immutable after start and
+//! shared by all shards (and the QUIC edge thread) as an `Arc`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use super::inbox::ShardMessage;
+
+/// Shard inboxes and the placement of groups.
+#[derive(Debug)]
+pub struct Router {
+    inboxes: Vec<flume::Sender<ShardMessage>>,
+    partition_groups: u32,
+    next_client_id: AtomicU32,
+    stopping: AtomicBool,
+    serving: AtomicBool,
+}
+
+/// The shard's inbox is gone: it stopped (shutdown or a fatal error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("shard {0} is not running")]
+pub struct ShardGone(pub u32);
+
+impl Router {
+    /// A router over `inboxes` (index = shard) for `partition_groups` partition groups.
+    #[must_use]
+    pub fn new(inboxes: Vec<flume::Sender<ShardMessage>>, partition_groups: u32) -> Arc<Self> {
+        assert!(!inboxes.is_empty(), "at least one shard");
+        Arc::new(Self {
+            inboxes,
+            partition_groups,
+            next_client_id: AtomicU32::new(1),
+            stopping: AtomicBool::new(false),
+            serving: AtomicBool::new(false),
+        })
+    }
+
+    /// Number of shards.
+    #[must_use]
+    pub fn shard_count(&self) -> u32 {
+        u32::try_from(self.inboxes.len()).expect("bounded by config")
+    }
+
+    /// Number of partition groups.
+    #[must_use]
+    pub fn partition_groups(&self) -> u32 {
+        self.partition_groups
+    }
+
+    /// The shard that owns `group`.
+    #[must_use]
+    pub fn shard_of(&self, group: u32) -> u32 {
+        group % self.shard_count()
+    }
+
+    /// Every group this node runs: 0 (metadata) and `1..=partition_groups`.
+    pub fn groups(&self) -> impl Iterator<Item = u32> {
+        0..=self.partition_groups
+    }
+
+    /// Sends `message` to `shard`, waiting while its inbox is full (backpressure).
+    pub async fn send(&self, shard: u32, message: ShardMessage) -> Result<(), ShardGone> {
+        self.inboxes[shard as usize].send_async(message).await.map_err(|_| ShardGone(shard))
+    }
+
+    /// Sends to every shard.
+    pub async fn broadcast(&self, message: impl Fn() -> ShardMessage) {
+        for shard in 0..self.shard_count() {
+            // A stopped shard no longer needs it.
+            let _ = self.send(shard, message()).await;
+        }
+    }
+
+    /// Sends without waiting; `false` if the inbox is full or gone.
+    pub fn try_send(&self, shard: u32, message: ShardMessage) -> bool {
+        self.inboxes[shard as usize].try_send(message).is_ok()
+    }
+
+    /// A fresh Iggy client id (unique on this node while it runs).
+    pub fn next_client_id(&self) -> u32 {
+        self.next_client_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// True once shutdown began: edges stop accepting.
+    #[must_use]
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    /// True once every client edge accepts connections.
+    #[must_use]
+    pub fn serving(&self) -> bool {
+        self.serving.load(Ordering::Acquire)
+    }
+
+    /// Marks the edges as serving.
+    pub fn mark_serving(&self) {
+        self.serving.store(true, Ordering::Release);
+    }
+
+    /// Marks shutdown as begun.
+    pub fn begin_stopping(&self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+}
