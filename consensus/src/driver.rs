@@ -25,7 +25,7 @@ pub fn execute_io<S: Storage + ?Sized>(
         Action::JournalSync { op } => store.sync(storage, *op),
         Action::SuperblockWrite { state } => store.write_superblock(storage, state),
         Action::SnapshotWrite { area, snapshot, .. } => {
-            store.write_snapshot(storage, *area, snapshot)
+            store.write_snapshot(storage, *area, snapshot);
         }
         Action::Send { .. }
         | Action::Reply { .. }

@@ -215,13 +215,13 @@ impl Cluster {
                     self.tick, h.command, h.view, h.op, h.commit
                 );
             }
-            self.network.send(usize::from(from), usize::from(to), message);
+            self.network.send(usize::from(from), usize::from(to), &message);
         }
         let n = usize::from(self.options.replica_count);
         for reply in outputs.replies {
             let client = reply.header().client;
             if let Some(index) = self.clients.iter().position(|c| c.id == client) {
-                self.network.send(usize::from(from), n + index, reply);
+                self.network.send(usize::from(from), n + index, &reply);
             }
         }
         Ok(())
@@ -426,7 +426,7 @@ impl Cluster {
                 }
                 self.commits.on_request_sent(message.header());
                 self.replies.on_request_sent(&message);
-                self.network.send(n + index, usize::from(target), message);
+                self.network.send(n + index, usize::from(target), &message);
             }
         }
         if faults {

@@ -111,7 +111,7 @@ impl Network {
     }
 
     /// Queues a message from `from` to `to`.
-    pub fn send(&mut self, from: Endpoint, to: Endpoint, message: Message) {
+    pub fn send(&mut self, from: Endpoint, to: Endpoint, message: &Message) {
         if self.faults_enabled {
             if !self.replicas_connected(from, to) {
                 self.faults.partition_drops += 1;

@@ -87,13 +87,13 @@ impl ReplyChecker {
             }
             let key = (header.client, header.session, header.request);
             let value = (header.op, body);
-            if let Some(previous) = self.accepted.insert(key, value) {
-                if previous != value {
-                    return Err(Violation::new(
-                        "replies",
-                        format!("request {key:?} answered differently twice"),
-                    ));
-                }
+            if let Some(previous) = self.accepted.insert(key, value)
+                && previous != value
+            {
+                return Err(Violation::new(
+                    "replies",
+                    format!("request {key:?} answered differently twice"),
+                ));
             }
         }
         self.acknowledged += 1;
