@@ -431,6 +431,17 @@ impl Cluster {
         }
         if faults {
             self.inject_node_faults();
+            // Disk faults only while no replica is recovering from a power loss: it may
+            // hold the only other copy of what it lost (as TigerBeetle's VOPR: storage
+            // faults while a view-change quorum of healthy replicas remains).
+            let recovering = self.nodes.iter().any(|node| {
+                node.replica.as_ref().is_some_and(|replica| replica.status() == Status::RecoveringHead)
+                    || (node.replica.is_none()
+                        && node.last_crash_evidence == RestartEvidence::UnsyncedWritesMayBeLost)
+            });
+            for node in &mut self.nodes {
+                node.storage.set_faults_enabled(!recovering);
+            }
         }
         self.observe()
     }
