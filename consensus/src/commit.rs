@@ -134,6 +134,13 @@ impl<S: StateMachine> Replica<S> {
         self.commit_min = header.op;
         self.commit_min_checksum = header.checksum;
         self.outbox.push(Action::Applied { header });
+        // A committed op can never be cut: its fault no longer needs to outlive a crash.
+        if self.faulty_unpersisted.first().is_some_and(|&faulty| faulty <= header.op) {
+            self.faulty_unpersisted.retain(|&faulty| faulty > header.op);
+            if self.faulty_unpersisted.is_empty() {
+                self.persist();
+            }
+        }
         // A client evicted between prepare and commit gets no reply (its retry is told
         // it was evicted); the op itself applied like any committed op.
         let record = header.client != 0

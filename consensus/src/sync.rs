@@ -209,6 +209,7 @@ impl<S: StateMachine> Replica<S> {
         // chain check decides later whether they extend the checkpoint.
         self.journal.remove_through(target.op);
         self.faulty_unpersisted.retain(|&faulty| faulty > target.op);
+        // (The checkpoint's superblock write below records whether any fault remains.)
         self.chain_low = None;
         self.synced_op = self.synced_op.max(target.op);
         self.op = self.op.max(target.op);

@@ -164,7 +164,6 @@ fn chaos_harsh_seed_1117_converges() {
 /// while replica 2 is recovering from its own power loss: nobody can answer either, and
 /// the cluster stalls for good. Scripted in `power_loss::a_replica_that_caught_up_after_a_power_loss_restarts_certain_after_a_process_crash`.
 #[test]
-#[ignore = "bug: recovering_head stays set in the superblock after state transfer (see power_loss)"]
 fn chaos_harsh_seed_1015_converges() {
     run_seed(1_015, HARSH);
 }

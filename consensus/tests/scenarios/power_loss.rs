@@ -174,7 +174,6 @@ fn an_op_lost_in_a_power_loss_stays_faulty_across_a_later_process_crash() {
 /// puts it back in `recovering_head`. With the primary stuck that way and one other
 /// replica recovering, a 3-replica cluster stalls for good (chaos harsh seed 1015).
 #[test]
-#[ignore = "bug: after a power loss and a state transfer, recovering_head stays set in the superblock forever; a later process crash restarts in doubt"]
 fn a_replica_that_caught_up_after_a_power_loss_restarts_certain_after_a_process_crash() {
     let mut cluster = Cluster::new(3, Durability::Replicated);
     let client = acknowledge(&mut cluster, 2, 2);
