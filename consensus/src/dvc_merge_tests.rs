@@ -74,7 +74,7 @@ fn a_different_header_under_the_canonical_parent_denies_the_op() {
     );
 }
 
-/// The control: when replica 0 has a blank at op 4 too, the two nacks cut it today.
+/// The control: when replica 0 has a blank at op 4 too, the two nacks cut it.
 #[test]
 fn two_blanks_under_the_canonical_parent_cut_the_op() {
     let op1 = prepare(1, 0, 7);

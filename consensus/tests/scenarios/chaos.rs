@@ -4,7 +4,7 @@
 //! contract (one replica at a time, never while another is recovering), while clients
 //! keep sending. The checker runs at every step; at the end the network heals, everyone
 //! restarts, and the cluster must converge with every request answered. A failing seed
-//! prints its fault log; seeds that found bugs are pinned below as ignored tests.
+//! prints its fault log; seeds that found bugs are kept below as regression tests.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
@@ -159,10 +159,10 @@ fn chaos_harsh_seed_1117_converges() {
     run_seed(1_117, HARSH);
 }
 
-/// Replica 0 loses power, returns long after, state-syncs and becomes primary of view 3;
-/// a process crash then restarts it in `recovering_head` (its superblock still says so),
-/// while replica 2 is recovering from its own power loss: nobody can answer either, and
-/// the cluster stalls for good. Scripted in `power_loss::a_replica_that_caught_up_after_a_power_loss_restarts_certain_after_a_process_crash`.
+/// Regression: replica 0 loses power, returns long after, state-syncs and becomes primary
+/// of view 3; a process crash then restarted it in `recovering_head` (its superblock
+/// still said so) while replica 2 was recovering from its own power loss: nobody could
+/// answer either, and the cluster stalled for good. Scripted in `power_loss::a_replica_that_caught_up_after_a_power_loss_restarts_certain_after_a_process_crash`.
 #[test]
 fn chaos_harsh_seed_1015_converges() {
     run_seed(1_015, HARSH);

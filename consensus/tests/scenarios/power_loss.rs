@@ -168,11 +168,11 @@ fn an_op_lost_in_a_power_loss_stays_faulty_across_a_later_process_crash() {
 /// state transfer, and is a normal, fully caught-up replica again. A later *process*
 /// crash keeps every completed write, so it must restart certain — not in doubt again.
 ///
-/// Actual (at 66c2429): the ops it marked faulty without a known header
-/// (`faulty_unpersisted`) are never pruned when state transfer (or commit) moves past
-/// them, so the superblock keeps `recovering_head = true` forever and the process crash
-/// puts it back in `recovering_head`. With the primary stuck that way and one other
-/// replica recovering, a 3-replica cluster stalls for good (chaos harsh seed 1015).
+/// Regression (fixed in 2cb7d63): the ops it marked faulty without a known header were
+/// never dropped once committed past, so the superblock kept `recovering_head = true`
+/// forever and the process crash put it back in `recovering_head`; with the primary stuck
+/// that way and one other replica recovering, a 3-replica cluster stalled for good
+/// (chaos harsh seed 1015).
 #[test]
 fn a_replica_that_caught_up_after_a_power_loss_restarts_certain_after_a_process_crash() {
     let mut cluster = Cluster::new(3, Durability::Replicated);

@@ -111,11 +111,11 @@ fn a_replica_that_can_send_but_not_receive_cannot_depose_a_healthy_primary() {
 /// prepares op 4 (lost on its way to replica 2) and op 5 (held by 1 and 2): neither
 /// commits. Replica 1 loses power and restarts in `recovering_head`; the network heals.
 /// Op 4 of view 1 was only ever held by replica 1, so it never committed and may be cut.
-/// Actual: the merge of the DVCs of 0 and 2 never completes — the canonical DVC
-/// (replica 2, log_view 1) has a blank at op 4, and replica 0's different, intact op 4
-/// of view 0 is not counted as a denial, so op 4 has one denial (< nack quorum 2), is
-/// vouched by nobody, and the merge waits for replica 1, which as a recovering replica
-/// never sends a DVC. Views climb forever; nothing is served.
+/// Regression (fixed in 4da034d): the merge of the DVCs of 0 and 2 never completed — the
+/// canonical DVC (replica 2, log_view 1) has a blank at op 4, and replica 0's different,
+/// intact op 4 of view 0 was not counted as a denial, so op 4 had one denial (< nack
+/// quorum 2), was vouched by nobody, and the merge waited for replica 1, which as a
+/// recovering replica never sends a DVC. Views climbed forever; nothing was served.
 #[test]
 fn two_healthy_replicas_elect_a_primary_while_the_third_is_recovering_head() {
     let mut cluster = Cluster::new(3, Durability::Replicated);
