@@ -335,7 +335,7 @@ impl<S: StateMachine> Replica<S> {
         if recovering {
             // Ops we may have acknowledged before the crash but no longer hold intact
             // must never be nacked: mark them faulty until repaired.
-            for op in self.faulty_floor_op + 1..=self.op {
+            for op in self.faulty_floor_op.max(self.commit_min) + 1..=self.op {
                 let held = self.journal.header(op).copied();
                 if held.is_none_or(|held| !self.journal.has_prepare(op, held.checksum)) {
                     self.mark_faulty_durably(op);
