@@ -435,7 +435,9 @@ impl Cluster {
             // hold the only other copy of what it lost (as TigerBeetle's VOPR: storage
             // faults while a view-change quorum of healthy replicas remains).
             let recovering = self.nodes.iter().any(|node| {
-                node.replica.as_ref().is_some_and(|replica| replica.status() == Status::RecoveringHead)
+                node.replica
+                    .as_ref()
+                    .is_some_and(|replica| replica.status() == Status::RecoveringHead)
                     || (node.replica.is_none()
                         && node.last_crash_evidence == RestartEvidence::UnsyncedWritesMayBeLost)
             });
