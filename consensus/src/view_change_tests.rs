@@ -270,3 +270,34 @@ fn backup_of_a_new_view_never_acknowledges_the_old_primary() {
     assert_eq!(nodes.nodes[2].message(stale_op2), vec![]);
     assert_eq!(nodes.nodes[2].replica.op(), 2);
 }
+
+#[test]
+fn an_abdicating_primary_makes_its_backups_vote_at_once() {
+    let mut nodes = Nodes::fresh(3);
+    nodes.register(CLIENT);
+    let primary = &mut nodes.nodes[0];
+    primary.replica.abdicate();
+    let actions: Vec<Action> = primary.replica.drain_actions().collect();
+    // It leaves normal status (prepares nothing more) and votes for view 1.
+    assert_eq!(primary.replica.status(), Status::ViewChange);
+    assert_eq!(primary.replica.view(), 0);
+    assert_eq!(actions, broadcast(0, 3, &start_view_change(&nodes.nodes[0], 1)));
+
+    // A backup that still hears the primary's heartbeats votes with it immediately: the
+    // vote comes from its own primary, which is leaving.
+    let vote = start_view_change(&nodes.nodes[0], 1);
+    let actions = nodes.nodes[1].message(vote.clone());
+    let own_vote = start_view_change(&nodes.nodes[1], 1);
+    assert!(actions.starts_with(&broadcast(1, 3, &own_vote)), "{actions:#?}");
+    // Two votes of three: a view-change quorum; replica 1 enters view 1 (durably first).
+    assert_eq!(
+        (nodes.nodes[1].replica.view(), nodes.nodes[1].replica.status()),
+        (1, Status::ViewChange)
+    );
+
+    // The same vote from a replica that is *not* the primary changes nothing.
+    let mut other = Node::fresh(2, 3);
+    let foreign = start_view_change(&nodes.nodes[1], 1);
+    assert_eq!(other.message(foreign), vec![]);
+    assert_eq!(other.replica.status(), Status::Normal);
+}

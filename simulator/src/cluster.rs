@@ -480,6 +480,17 @@ impl Cluster {
                     let others_healthy =
                         (0..n).filter(|&other| other != index).all(|other| self.healthy(other));
                     self.crash_node(index, power_loss && others_healthy);
+                } else if self.roll(options.pause_probability / 2.0)
+                    && self.nodes[index].replica.as_ref().is_some_and(Replica::is_primary)
+                {
+                    // A graceful handover, as on SIGTERM.
+                    let outputs = self.nodes[index].input(Replica::abdicate);
+                    self.summary.node_faults.abdications += 1;
+                    self.trace(|| format!("replica {index} abdicated"));
+                    if let Err(violation) = self.route(u8::try_from(index).expect("small"), outputs)
+                    {
+                        self.summary.failure.get_or_insert(Failure::Correctness(violation));
+                    }
                 } else if self.roll(options.pause_probability) {
                     self.nodes[index].paused = true;
                     self.summary.node_faults.pauses += 1;

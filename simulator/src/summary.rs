@@ -19,6 +19,8 @@ pub struct NodeFaults {
     pub pauses: u64,
     /// Clients whose clock is skewed (their timestamps stamp requests).
     pub clock_skews: u64,
+    /// Graceful handovers (the primary abdicated, as on SIGTERM).
+    pub abdications: u64,
 }
 
 /// A failure recorded mid-run.
@@ -106,6 +108,7 @@ impl Summary {
         d.restarts += o.restarts;
         d.pauses += o.pauses;
         d.clock_skews += o.clock_skews;
+        d.abdications += o.abdications;
         self.longest_stall_ticks = self.longest_stall_ticks.max(other.longest_stall_ticks);
         self.heal_to_convergence_ticks =
             self.heal_to_convergence_ticks.max(other.heal_to_convergence_ticks);
@@ -124,7 +127,7 @@ impl Summary {
              faults: network drops={} duplicates={} overflows={} partition_drops={} clogs={} \
              partitions(isolate={} halves={} one_way={})\n\
              faults: storage write_corrupt={} read_corrupt={} misdirect={} latent={} torn_writes={} lost_sectors={}\n\
-             faults: nodes crashes={} power_losses={} cluster_power_losses={} restarts={} pauses={} clock_skews={}\n\
+             faults: nodes crashes={} power_losses={} cluster_power_losses={} restarts={} pauses={} clock_skews={} abdications={}\n\
              longest_stall_ticks={} heal_to_convergence_ticks={}",
             self.ticks,
             self.ops_committed,
@@ -160,6 +163,7 @@ impl Summary {
             d.restarts,
             d.pauses,
             d.clock_skews,
+            d.abdications,
             self.longest_stall_ticks,
             self.heal_to_convergence_ticks,
         )
