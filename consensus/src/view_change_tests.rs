@@ -286,7 +286,7 @@ fn an_abdicating_primary_makes_its_backups_vote_at_once() {
     // A backup that still hears the primary's heartbeats votes with it immediately: the
     // vote comes from its own primary, which is leaving.
     let vote = start_view_change(&nodes.nodes[0], 1);
-    let actions = nodes.nodes[1].message(vote.clone());
+    let actions = nodes.nodes[1].message(vote);
     let own_vote = start_view_change(&nodes.nodes[1], 1);
     assert!(actions.starts_with(&broadcast(1, 3, &own_vote)), "{actions:#?}");
     // Two votes of three: a view-change quorum; replica 1 enters view 1 (durably first).
