@@ -1,0 +1,193 @@
+//! Client settings: where to connect, how to log in, and every bound on retrying.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which client transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// TCP, optionally with TLS.
+    #[default]
+    Tcp,
+    /// QUIC (always TLS 1.3): one bidirectional stream per request.
+    Quic,
+}
+
+impl TransportKind {
+    /// The port Iggy serves this transport on by default.
+    #[must_use]
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Tcp => 8090,
+            Self::Quic => 8080,
+        }
+    }
+}
+
+impl std::fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Tcp => "tcp",
+            Self::Quic => "quic",
+        })
+    }
+}
+
+/// TLS settings (QUIC always uses TLS; TCP only when [`ClientConfig::tcp_tls`] is set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// Server name presented in the handshake (SNI) and checked when verifying.
+    pub server_name: String,
+    /// Verify the server's certificate. Off by default, as in the official SDK: nodes
+    /// start with self-signed certificates.
+    pub verify: bool,
+    /// PEM file of trusted CA certificates for verification (implies `verify`).
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        Self { server_name: "localhost".to_owned(), verify: false, ca_file: None }
+    }
+}
+
+/// How a client logs in.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// Username and password (code 40).
+    Password {
+        /// Username.
+        username: String,
+        /// Password.
+        password: String,
+    },
+    /// A personal access token (code 45).
+    Token(String),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Password { username, .. } => write!(f, "Password({username}, ***)"),
+            Self::Token(_) => f.write_str("Token(***)"),
+        }
+    }
+}
+
+impl Default for Credentials {
+    /// `iggy`/`iggy`, what Iggy's CLI and bench default to.
+    fn default() -> Self {
+        Self::Password { username: "iggy".to_owned(), password: "iggy".to_owned() }
+    }
+}
+
+/// What to do with a write whose connection died after it may have been delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AmbiguousWrites {
+    /// Report [`super::ClientError::OutcomeUnknown`] (at most once). The server dedups
+    /// retries only within one session, and a new connection is a new session, so a
+    /// resend could apply the write twice. This is what the official SDK does.
+    #[default]
+    Report,
+    /// Resend on the next node (at least once; a write may then apply twice).
+    Resend,
+}
+
+/// Every setting of a [`super::Client`]; each retry loop is bounded by one of these.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Node addresses (`host:port`), tried in order; the cluster roster learned after
+    /// login is added to them.
+    pub addresses: Vec<String>,
+    /// TCP or QUIC.
+    pub transport: TransportKind,
+    /// TLS on TCP.
+    pub tcp_tls: bool,
+    /// TLS details.
+    pub tls: TlsSettings,
+    /// Login credentials.
+    pub credentials: Credentials,
+    /// After login, ask the cluster for its leader and move there (multi-node only).
+    pub follow_leader: bool,
+    /// Limit on one dial plus login.
+    pub connect_timeout: Duration,
+    /// Limit on waiting for one reply before the connection is declared dead.
+    pub reply_timeout: Duration,
+    /// Limit on one call, across every replay, reconnect and redirect.
+    pub request_timeout: Duration,
+    /// Reconnects one call may make after losing its connection.
+    pub reconnects_max: u32,
+    /// Full passes over the node list one connect may make.
+    pub connect_rounds_max: u32,
+    /// Pause before replaying a request answered with status 57 or 58.
+    pub transient_backoff: Duration,
+    /// First pause between reconnects; doubles up to `backoff_max`.
+    pub backoff_min: Duration,
+    /// Longest pause between reconnects.
+    pub backoff_max: Duration,
+    /// Largest reply accepted (a bigger `size` field is a framing error).
+    pub reply_size_max: usize,
+    /// Policy for writes whose delivery is unknown.
+    pub ambiguous_writes: AmbiguousWrites,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            addresses: vec!["127.0.0.1:8090".to_owned()],
+            transport: TransportKind::Tcp,
+            tcp_tls: false,
+            tls: TlsSettings::default(),
+            credentials: Credentials::default(),
+            follow_leader: true,
+            connect_timeout: Duration::from_secs(5),
+            reply_timeout: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(30),
+            reconnects_max: 8,
+            connect_rounds_max: 3,
+            transient_backoff: Duration::from_millis(50),
+            backoff_min: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(1),
+            reply_size_max: 64 * 1024 * 1024,
+            ambiguous_writes: AmbiguousWrites::Report,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Defaults for `transport` talking to `addresses`.
+    #[must_use]
+    pub fn new(transport: TransportKind, addresses: Vec<String>) -> Self {
+        Self { transport, addresses, ..Self::default() }
+    }
+
+    /// The pause before reconnect number `attempt` (1-based): exponential, capped.
+    #[must_use]
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(16);
+        self.backoff_min.saturating_mul(factor).min(self.backoff_max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_then_caps() {
+        let config = ClientConfig::default();
+        assert_eq!(config.backoff(1), Duration::from_millis(50));
+        assert_eq!(config.backoff(2), Duration::from_millis(100));
+        assert_eq!(config.backoff(5), Duration::from_millis(800));
+        assert_eq!(config.backoff(6), Duration::from_secs(1));
+        assert_eq!(config.backoff(100), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn credentials_debug_hides_secrets() {
+        let text = format!("{:?}", Credentials::default());
+        assert!(text.contains("iggy") && text.contains("***"));
+        assert!(!format!("{:?}", Credentials::Token("secret-token".into())).contains("secret"));
+    }
+}
