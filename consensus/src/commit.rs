@@ -23,28 +23,16 @@ impl<S: StateMachine> Replica<S> {
         if let Some(low) = self.chain_low {
             return low;
         }
-        let mut low = self.op;
-        if self.journal.header(self.op).is_none() {
-            low = self.op + 1;
-        } else {
-            while low > self.commit_min + 1 {
-                let (Some(header), Some(below)) =
-                    (self.journal.header(low), self.journal.header(low - 1))
-                else {
-                    break;
-                };
-                if header.parent != below.checksum {
-                    break;
-                }
-                low -= 1;
-            }
-        }
+        let low = self.chain_low_from(self.op);
         self.chain_low = Some(low);
         low
     }
 
-    /// Like `chain_low`, from an anchor below the head (uncached: a rare catch-up path).
+    /// Like `chain_low`, from any anchor at or below the head (uncached).
     fn chain_low_from(&self, anchor: u64) -> u64 {
+        if self.journal.header(anchor).is_none() {
+            return anchor + 1;
+        }
         let mut low = anchor;
         while low > self.commit_min + 1 {
             let (Some(header), Some(below)) =

@@ -19,5 +19,6 @@
 #![forbid(unsafe_code)]
 
 pub mod iggy;
+mod le;
 pub mod metadata;
 pub mod vsr;

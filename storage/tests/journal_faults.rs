@@ -293,6 +293,68 @@ fn torn_superblock_update_keeps_the_previous_state<D: Disk>(disk: &mut D) {
     assert_eq!(journal.recover(disk.storage()).expect("one copy survives").state, state);
 }
 
+fn read_prepare_answers_only_the_exact_prepare<D: Disk>(disk: &mut D) {
+    format(disk);
+    let messages = chain(1..=3);
+    write_log(disk, &messages);
+    let mut journal = store(disk.storage());
+    journal.recover(disk.storage()).expect("recovers");
+    let wanted = messages[1].header();
+    journal.read_prepare(disk.storage(), 2, wanted.checksum);
+    journal.read_prepare(disk.storage(), 2, wanted.checksum ^ 1);
+    assert_eq!(
+        drain(disk.storage(), &mut journal),
+        vec![
+            JournalEvent::PrepareRead {
+                op: 2,
+                checksum: wanted.checksum,
+                message: Some(Box::new(messages[1].clone())),
+            },
+            JournalEvent::PrepareRead { op: 2, checksum: wanted.checksum ^ 1, message: None },
+        ]
+    );
+}
+
+fn writes_to_one_slot_are_serialized_and_the_newest_wins<D: Disk>(disk: &mut D) {
+    format(disk);
+    let first = chain(1..=1).pop().unwrap();
+    let mut header = *first.header();
+    header.view = 9;
+    let second = Message::new(header, b"replacement");
+    let mut journal = store(disk.storage());
+    journal.recover(disk.storage()).expect("recovers");
+    journal.write_prepare(disk.storage(), &first);
+    journal.write_prepare(disk.storage(), &second);
+    // The first write is superseded before its header is written: only the second
+    // completes, and it is what the disk holds.
+    assert_eq!(
+        drain(disk.storage(), &mut journal),
+        vec![JournalEvent::PrepareWritten { op: 1, checksum: second.header().checksum }]
+    );
+    let decisions = recover(disk);
+    assert_eq!(decisions[slot(1)], SlotDecision::Clean(*second.header()));
+}
+
+fn a_header_written_alone_makes_the_slot_faulty_across_restarts<D: Disk>(disk: &mut D) {
+    format(disk);
+    let messages = chain(1..=4);
+    write_log(disk, &messages[..3]);
+    // Op 4 is known (from a start_view) but its prepare is lost: the replica records the
+    // fault by writing the header alone.
+    let mut journal = store(disk.storage());
+    journal.recover(disk.storage()).expect("recovers");
+    journal.write_header(disk.storage(), messages[3].header());
+    assert_eq!(
+        drain(disk.storage(), &mut journal),
+        vec![JournalEvent::HeaderWritten { op: 4, checksum: messages[3].header().checksum }]
+    );
+    let decisions = recover(disk);
+    assert_eq!(decisions[slot(4)], SlotDecision::Faulty(Some(*messages[3].header())));
+    let (journal, head) = index(&decisions);
+    assert_eq!(head, 4);
+    assert!(journal.faulty(4));
+}
+
 macro_rules! on_both_disks {
     ($($name:ident),* $(,)?) => {
         mod memory {
@@ -317,4 +379,7 @@ on_both_disks! {
     latent_read_error_is_a_fault_not_a_cut,
     truncated_file_loses_only_the_missing_tail,
     torn_superblock_update_keeps_the_previous_state,
+    read_prepare_answers_only_the_exact_prepare,
+    writes_to_one_slot_are_serialized_and_the_newest_wins,
+    a_header_written_alone_makes_the_slot_faulty_across_restarts,
 }

@@ -17,6 +17,7 @@
 //! ```
 
 use super::operation::Operation;
+use crate::le::{u32_at, u64_at, u128_at};
 
 /// Size of every client-plane header.
 pub const HEADER_SIZE: usize = 256;
@@ -419,22 +420,6 @@ impl EvictionHeader {
             reason,
         })
     }
-}
-
-fn u32_at(bytes: &[u8; HEADER_SIZE], at: usize) -> u32 {
-    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-}
-
-fn u64_at(bytes: &[u8; HEADER_SIZE], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(b)
-}
-
-fn u128_at(bytes: &[u8; HEADER_SIZE], at: usize) -> u128 {
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&bytes[at..at + 16]);
-    u128::from_le_bytes(b)
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@
 
 use super::checksum::{Checksum, checksum};
 use super::command::{Command, Operation};
+use crate::le::{u32_at, u64_at, u128_at};
 
 /// Size of every replica-plane header in bytes.
 pub const HEADER_SIZE: usize = 256;
@@ -280,24 +281,6 @@ impl Header {
             flags: bytes[184],
         })
     }
-}
-
-fn u32_at(bytes: &[u8; HEADER_SIZE], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_le_bytes(b)
-}
-
-fn u64_at(bytes: &[u8; HEADER_SIZE], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(b)
-}
-
-fn u128_at(bytes: &[u8; HEADER_SIZE], at: usize) -> u128 {
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&bytes[at..at + 16]);
-    u128::from_le_bytes(b)
 }
 
 #[cfg(test)]

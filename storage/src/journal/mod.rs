@@ -23,6 +23,3 @@ pub use index::Journal;
 pub use layout::JournalLayout;
 pub use slot::{SlotDecision, classify_slot};
 pub use store::{JournalEvent, JournalStore, Recovered};
-
-#[cfg(test)]
-mod store_tests;
