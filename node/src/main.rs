@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Run a node.
     Server(ServerArgs),
+    #[command(flatten)]
+    Admin(vireo_node::cli::AdminCommand),
 }
 
 /// Every configuration key can be set in the TOML file, as a `VIREO_SECTION_KEY`
@@ -105,5 +107,6 @@ fn main() -> ExitCode {
             };
             ExitCode::from(vireo_node::server::run(config) as u8)
         }
+        Command::Admin(command) => vireo_node::cli::run(command),
     }
 }
