@@ -8,7 +8,10 @@ use vireo_consensus::{Replica, ReplicaConfig, RestartEvidence, Status, Timeouts,
 use vireo_protocol::vsr::Command;
 use vireo_storage::journal::JournalLayout;
 
-use crate::checker::{CheckpointChecker, CommitChecker, ReplyChecker, ViewChecker, Violation};
+use crate::checker::{
+    CheckpointChecker, CommitChecker, PartitionLogChecker, ReplyChecker, Shown, ViewChecker,
+    Violation,
+};
 use crate::client::SimClient;
 use crate::network::Network;
 use crate::node::{Applied, JOURNAL_FILE, Outputs, SimNode, StartError};
@@ -42,6 +45,10 @@ pub enum Log {
 
 const CLUSTER: u128 = 0x7172_6565_6f53_494d;
 
+/// Every running replica's partition logs are read back and compared with the committed
+/// history this often (and at the end of every run).
+const LOG_CHECK_PERIOD_TICKS: u64 = 500;
+
 /// The world.
 pub struct Cluster {
     /// The knobs.
@@ -57,6 +64,7 @@ pub struct Cluster {
     replies: ReplyChecker,
     views: ViewChecker,
     checkpoints: CheckpointChecker,
+    logs: PartitionLogChecker,
     /// Run counters.
     pub summary: Summary,
     last_status: Vec<Option<(Status, u32)>>,
@@ -111,10 +119,17 @@ impl Cluster {
                 layout,
                 chunks: allowed,
             }));
+            // The data disk: no faults (no atlas), only crash effects.
+            let data_disk = SimStorage::new(
+                seed ^ 0xda7a_d15c ^ u64::from(replica) << 40,
+                options.storage.clone(),
+            );
             let mut node = SimNode::new(
                 replica,
                 config_for(&options, replica),
                 storage,
+                data_disk,
+                options.log.clone(),
                 seed ^ u64::from(replica) << 48,
             );
             node.format();
@@ -142,6 +157,7 @@ impl Cluster {
             replies: ReplyChecker::default(),
             views: ViewChecker::default(),
             checkpoints: CheckpointChecker::default(),
+            logs: PartitionLogChecker::default(),
             summary: Summary::default(),
             last_status: vec![None; usize::from(n)],
             cluster_power_loss_done: false,
@@ -246,10 +262,17 @@ impl Cluster {
             }
             if self.converged() {
                 self.summary.heal_to_convergence_ticks = self.tick - healed_tick;
+                if let Err(violation) = self.final_log_check() {
+                    return Outcome::Correctness(violation);
+                }
                 return Outcome::Passed;
             }
         }
         self.summary.heal_to_convergence_ticks = self.tick - healed_tick;
+        // Safety holds in a stall too: whatever each replica applied, its logs hold.
+        if let Err(violation) = self.final_log_check() {
+            return Outcome::Correctness(violation);
+        }
         match self.stall_justification() {
             Some(reason) => Outcome::StalledJustified(reason),
             None => Outcome::Liveness(self.describe_state()),
@@ -538,8 +561,65 @@ impl Cluster {
         }
     }
 
+    /// Reads every running replica's partition logs back and compares them with the
+    /// committed history (see `checker/partition_logs.rs`).
+    fn check_logs(&mut self) -> Result<(), Violation> {
+        self.logs.catch_up(&self.commits, &self.replies)?;
+        for (index, node) in self.nodes.iter().enumerate() {
+            if let Some(replica) = &node.replica {
+                let id = u8::try_from(index).expect("small");
+                self.logs.check(id, node.synced, replica)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// At the end of a run: the live check, then each running replica's logs are flushed
+    /// and their disk image reopened (a fresh recovery, every batch read from disk) and
+    /// compared again.
+    fn final_log_check(&mut self) -> Result<(), Violation> {
+        self.check_logs()?;
+        for index in 0..self.nodes.len() {
+            let node = &mut self.nodes[index];
+            let synced = node.synced;
+            let Some(replica) = node.replica.as_mut() else { continue };
+            let commit_min = replica.commit_min();
+            let data = replica.state_machine_mut().data.as_mut().expect("running");
+            let image = data.reopened_image().map_err(|error| {
+                Violation::new("partition-logs", format!("replica {index}: {error}"))
+            })?;
+            for (partition, (batches, reads)) in image.iter().enumerate() {
+                self.logs.stats.disk_reads += reads;
+                let log = &data.logs()[partition];
+                self.logs.compare(Shown {
+                    replica: u8::try_from(index).expect("small"),
+                    synced,
+                    commit_min,
+                    partition,
+                    first_offset: log.first_offset(),
+                    next_offset: log.next_offset(),
+                    batches,
+                    source: "reopened disk image",
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Per-tick checks of every running replica.
     fn observe(&mut self) -> Result<(), Violation> {
+        for (index, node) in self.nodes.iter().enumerate() {
+            let problem = node.replica.as_ref().and_then(|r| r.state_machine().data.as_ref());
+            if let Some(problem) = problem.and_then(|data| data.problem.as_ref()) {
+                return Err(Violation::new(
+                    "partition-logs",
+                    format!("replica {index}: {problem}"),
+                ));
+            }
+        }
+        if self.tick.is_multiple_of(LOG_CHECK_PERIOD_TICKS) {
+            self.check_logs()?;
+        }
         for index in 0..self.nodes.len() {
             let Some(replica) = &self.nodes[index].replica else {
                 self.last_status[index] = None;
@@ -589,8 +669,11 @@ impl Cluster {
             summary.retries += client.stats.retries;
             summary.evictions_seen += client.stats.evictions;
         }
+        summary.partition_logs = self.logs.stats;
         for node in &self.nodes {
             summary.storage_faults.add(&node.storage.faults);
+            summary.data_disk_faults.add(&node.data_disk().faults);
+            summary.partition_logs.add(&node.log_stats_total());
             if let Some(replica) = &node.replica {
                 let stats = replica.stats();
                 summary.view_changes += stats.view_changes;

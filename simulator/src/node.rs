@@ -1,5 +1,12 @@
 //! One simulated replica process: the real `Replica`, the real `JournalStore`, on a
-//! `SimStorage` disk — the same pieces the node uses, with the simulator as the driver.
+//! `SimStorage` disk, and the state machine's real partition logs on a second, data disk
+//! — the same pieces the node uses, with the simulator as the driver.
+//!
+//! Checkpoints follow the node's driver: an `Action::SnapshotWrite` first flushes every
+//! partition log, and the snapshot is written only once they are durable up to where
+//! they were (the data disk's completions are polled each tick like the journal's).
+
+use std::collections::VecDeque;
 
 use vireo_consensus::{Action, OpenError, Replica, ReplicaConfig, RestartEvidence};
 use vireo_protocol::vsr::{Header, Message};
@@ -7,8 +14,10 @@ use vireo_storage::journal::store::RecoveryError;
 use vireo_storage::journal::{JournalLayout, JournalStore};
 use vireo_storage::{FileId, OpenMode, Storage};
 
+use crate::options::LogOptions;
+use crate::partition_logs::{DataLogs, LogStats};
 use crate::sim_storage::SimStorage;
-use crate::state_machine::SimStateMachine;
+use crate::state_machine::{PARTITIONS, SimStateMachine};
 
 /// The journal file's name on a replica's disk.
 pub const JOURNAL_FILE: &str = "group-0.vsr";
@@ -46,14 +55,32 @@ pub enum StartError {
     Open(OpenError),
 }
 
-/// A replica process and its disk.
+/// A snapshot write waiting for the partition logs to be durable.
+#[derive(Debug)]
+struct PendingSnapshot {
+    action: Action,
+    targets: [u64; PARTITIONS],
+}
+
+/// A replica process and its disks.
 #[derive(Debug)]
 pub struct SimNode {
     /// Replica index.
     pub index: u8,
     config: ReplicaConfig,
-    /// The disk (survives crashes).
+    /// The journal disk (survives crashes).
     pub storage: SimStorage,
+    /// The data disk while the process is down (survives crashes); while it runs, the
+    /// state machine owns it (`SimStateMachine::data`).
+    data_disk: Option<SimStorage>,
+    log_options: LogOptions,
+    /// Snapshot writes waiting for their flush, in order.
+    pending_snapshots: VecDeque<PendingSnapshot>,
+    /// This replica installed a state transfer at least once: its logs may hold only a
+    /// suffix of each partition.
+    pub synced: bool,
+    /// Partition-log counts of earlier incarnations.
+    pub log_stats: LogStats,
     store: Option<JournalStore>,
     /// The running replica; `None` while crashed.
     pub replica: Option<Replica<SimStateMachine>>,
@@ -67,13 +94,25 @@ pub struct SimNode {
 }
 
 impl SimNode {
-    /// A node with an empty disk (not started).
+    /// A node with empty disks (not started).
     #[must_use]
-    pub fn new(index: u8, config: ReplicaConfig, storage: SimStorage, seed: u64) -> Self {
+    pub fn new(
+        index: u8,
+        config: ReplicaConfig,
+        storage: SimStorage,
+        data_disk: SimStorage,
+        log_options: LogOptions,
+        seed: u64,
+    ) -> Self {
         Self {
             index,
             config,
             storage,
+            data_disk: Some(data_disk),
+            log_options,
+            pending_snapshots: VecDeque::new(),
+            synced: false,
+            log_stats: LogStats::default(),
             store: None,
             replica: None,
             paused: false,
@@ -99,7 +138,9 @@ impl SimNode {
         JournalStore::format(&mut self.storage, file, &layout, &state).expect("format journal");
     }
 
-    /// Starts the process: recovers the journal and opens the replica.
+    /// Starts the process: recovers the journal, opens the partition logs and cuts them
+    /// after the recovered checkpoint, and opens the replica (whose replay re-appends the
+    /// ops after it).
     pub fn start(&mut self, evidence: RestartEvidence) -> Result<Outputs, StartError> {
         assert!(self.replica.is_none());
         let file: FileId =
@@ -108,26 +149,55 @@ impl SimNode {
         let recovered = store.recover(&mut self.storage).map_err(StartError::Recovery)?;
         self.boots += 1;
         let seed = self.seed.wrapping_add(self.boots);
-        let replica = Replica::open(
-            self.config.clone(),
-            SimStateMachine::default(),
-            recovered,
-            evidence,
-            seed,
-        )
-        .map_err(StartError::Open)?;
+        let disk = self.data_disk.take().expect("a stopped process's data disk");
+        let checkpoint_op = recovered.state.checkpoint.op;
+        let data = DataLogs::open(disk, &self.log_options, checkpoint_op);
+        let machine = SimStateMachine { data: Some(data), ..SimStateMachine::default() };
+        // (A refusal ends the run, data disk and all: the cluster panics on it.)
+        let mut replica = Replica::open(self.config.clone(), machine, recovered, evidence, seed)
+            .map_err(StartError::Open)?;
+        let machine = replica.state_machine_mut();
+        let expected = machine.model.next_offset;
+        machine.data.as_mut().expect("just opened").reconcile(&expected, self.synced);
         self.store = Some(store);
         self.replica = Some(replica);
         self.paused = false;
         Ok(self.run())
     }
 
-    /// Kills the process; the disk keeps what it keeps.
+    /// Kills the process; the disks keep what they keep.
     pub fn crash(&mut self, power_loss: bool) {
-        self.replica = None;
+        if let Some(mut replica) = self.replica.take()
+            && let Some(data) = replica.state_machine_mut().data.take()
+        {
+            let (disk, stats) = data.into_disk();
+            self.data_disk = Some(disk);
+            self.log_stats.add(&stats);
+        }
         self.store = None;
         self.paused = false;
+        self.pending_snapshots.clear();
         self.storage.crash(power_loss);
+        self.data_disk.as_mut().expect("the data disk is back").crash(power_loss);
+    }
+
+    /// The data disk, wherever it is now.
+    #[must_use]
+    pub fn data_disk(&self) -> &SimStorage {
+        match &self.replica {
+            Some(replica) => &replica.state_machine().data.as_ref().expect("running").disk,
+            None => self.data_disk.as_ref().expect("a stopped process's data disk"),
+        }
+    }
+
+    /// Partition-log counts of every incarnation so far.
+    #[must_use]
+    pub fn log_stats_total(&self) -> LogStats {
+        let mut total = self.log_stats;
+        if let Some(data) = self.replica.as_ref().and_then(|r| r.state_machine().data.as_ref()) {
+            total.add(&data.stats);
+        }
+        total
     }
 
     /// True if running and not paused.
@@ -154,6 +224,10 @@ impl SimNode {
             return Outputs::default();
         }
         self.storage.set_tick(tick);
+        if let Some(data) = self.replica.as_mut().and_then(|r| r.state_machine_mut().data.as_mut())
+        {
+            data.disk.set_tick(tick);
+        }
         self.run()
     }
 
@@ -170,11 +244,28 @@ impl SimNode {
                     Action::Send { replica, message } => outputs.sends.push((replica, message)),
                     Action::Reply { message } => outputs.replies.push(message),
                     Action::Applied { header } => outputs.applied.push(Applied::Op(header)),
-                    Action::StateSynced { op } => outputs.applied.push(Applied::Synced(op)),
+                    Action::StateSynced { op } => {
+                        self.synced = true;
+                        outputs.applied.push(Applied::Synced(op));
+                    }
+                    Action::SnapshotWrite { .. } => {
+                        // The logs' files first: durable up to where they are now.
+                        let data = replica.state_machine_mut().data.as_mut().expect("running");
+                        let targets = data.begin_checkpoint();
+                        self.pending_snapshots.push_back(PendingSnapshot { action, targets });
+                    }
                     io => {
                         vireo_consensus::driver::execute_io(store, &mut self.storage, &io);
                     }
                 }
+            }
+            let data = replica.state_machine_mut().data.as_mut().expect("running");
+            data.poll();
+            while let Some(pending) = self.pending_snapshots.front()
+                && data.checkpoint_ready(&pending.targets)
+            {
+                let pending = self.pending_snapshots.pop_front().expect("front exists");
+                vireo_consensus::driver::execute_io(store, &mut self.storage, &pending.action);
             }
             let mut completions = Vec::new();
             self.storage.poll(&mut completions);

@@ -70,6 +70,24 @@ pub struct NodeOptions {
     pub clock_skew_us_max: u64,
 }
 
+/// Partition-log knobs: the real `PartitionLog` of each model partition on the data disk
+/// (small segments, chunks and caches, so rotation, padding and disk reads happen often).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogOptions {
+    /// Segment size (a segment is sealed when the next record would not fit).
+    pub segment_size_bytes: u64,
+    /// Size of each log write (staging chunk).
+    pub write_chunk_bytes: usize,
+    /// Recent batches kept in memory beyond the unwritten ones.
+    pub cache_bytes_max: u64,
+    /// I/Os one log keeps in flight.
+    pub io_in_flight_max: u32,
+    /// Bytes one cold read covers at most.
+    pub read_bytes_max: u32,
+    /// Preallocate each segment's log file.
+    pub preallocate: bool,
+}
+
 /// All knobs of one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
@@ -103,11 +121,17 @@ pub struct Options {
     pub storage: StorageOptions,
     /// Replica faults.
     pub node: NodeOptions,
+    /// Partition logs on the data disk.
+    pub log: LogOptions,
 }
 
 fn chance(prng: &mut Prng, max_permille: u64) -> f64 {
     // A third of the time exactly zero: swarm runs need fault-free dimensions too.
     if prng.below(3) == 0 { 0.0 } else { prng.below(max_permille + 1) as f64 / 1000.0 }
+}
+
+fn pick(prng: &mut Prng, count: u64) -> usize {
+    usize::try_from(prng.below(count)).expect("small")
 }
 
 impl Options {
@@ -169,6 +193,15 @@ impl Options {
                 cluster_power_loss: prng.below(20) == 0,
                 clock_skew_us_max: if prng.below(2) == 0 { 0 } else { prng.below(5_000_000) },
             },
+            // Drawn last: every knob above keeps the value it had before logs existed.
+            log: LogOptions {
+                segment_size_bytes: [8, 12, 16, 32, 64, 256][pick(&mut prng, 6)] * 1024,
+                write_chunk_bytes: [4, 8, 16, 64][pick(&mut prng, 4)] * 1024,
+                cache_bytes_max: [0, 256, 2048, 1 << 20][pick(&mut prng, 4)],
+                io_in_flight_max: 4 + u32::try_from(prng.below(13)).expect("small"),
+                read_bytes_max: [16, 24, 64][pick(&mut prng, 3)] * 1024,
+                preallocate: prng.below(2) == 0,
+            },
         }
     }
 
@@ -186,7 +219,8 @@ impl Options {
              storage: write_corrupt={:.3} read_corrupt={:.3} misdirect={:.3} latent={:.3} read_latency={:?} \
              write_latency={:?}\n\
              nodes: crash={:.4} restart={:.4} power_loss={:.2} pause={:.4}/unpause={:.3} cluster_power_loss={} \
-             clock_skew_us_max={}",
+             clock_skew_us_max={}\n\
+             logs: segment={} write_chunk={} cache={} in_flight={} read_max={} preallocate={}",
             self.seed,
             self.replica_count,
             self.client_count,
@@ -223,6 +257,12 @@ impl Options {
             d.unpause_probability,
             d.cluster_power_loss,
             d.clock_skew_us_max,
+            self.log.segment_size_bytes,
+            self.log.write_chunk_bytes,
+            self.log.cache_bytes_max,
+            self.log.io_in_flight_max,
+            self.log.read_bytes_max,
+            self.log.preallocate,
         )
     }
 }

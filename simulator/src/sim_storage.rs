@@ -216,6 +216,41 @@ impl SimStorage {
         self.handles.clear();
     }
 
+    /// Reads what a read submitted now would see (every completed write), at once and
+    /// without faults, latency or randomness: for checkers, so that looking at a disk
+    /// never changes the run. Errors like `submit` for a bad handle or misalignment.
+    pub fn read_now(
+        &self,
+        file: FileId,
+        offset_bytes: u64,
+        mut buffer: AlignedBuffer,
+    ) -> Result<AlignedBuffer, StorageError> {
+        let sector = SECTOR_SIZE as u64;
+        if !offset_bytes.is_multiple_of(sector) || !(buffer.len() as u64).is_multiple_of(sector) {
+            return Err(StorageError::Unaligned { offset_bytes, length_bytes: buffer.len() });
+        }
+        let name = self.handles.get(&file).ok_or(StorageError::UnknownFile(file))?;
+        vireo_storage::read_into(&self.files[name].current, offset_bytes, &mut buffer);
+        Ok(buffer)
+    }
+
+    /// A fault-free copy of what reads see now (every completed write counts as durable),
+    /// with nothing in flight and no handle open: for checkers that reopen a disk's files
+    /// without touching the original.
+    #[must_use]
+    pub fn image_copy(&self) -> Self {
+        let mut copy = Self::new(0, self.options.clone());
+        for (name, file) in &self.files {
+            let image = SimFile {
+                current: file.current.clone(),
+                durable: file.current.clone(),
+                ..SimFile::default()
+            };
+            copy.files.insert(name.clone(), image);
+        }
+        copy
+    }
+
     fn complete(&mut self, io: InFlight) -> Completion {
         let InFlight { token, name, request, sync_sectors, .. } = io;
         let result = match request {

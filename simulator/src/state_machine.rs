@@ -1,5 +1,12 @@
 //! The simulator's state machine: a tiny model of a streaming log, deterministic and
-//! cheap to snapshot, so that checkers can recompute every reply from the history.
+//! cheap to snapshot, so that checkers can recompute every reply from the history — and,
+//! under it, the real storage a streaming log needs: one `vireo-storage` `PartitionLog`
+//! per model partition on the replica's data disk ([`crate::partition_logs`]).
+//!
+//! The [`Model`] (offsets, digests, names, consumer offsets) is what snapshots hold and
+//! what replies are computed from; the logs are what `APPEND` writes to. A snapshot does
+//! not carry batches: a state transfer restarts each log that fell behind, empty, at the
+//! transferred offset (see [`crate::partition_logs::DataLogs`]).
 //!
 //! Operations (user operation codes):
 //! * [`APPEND`]: `[partition u8][payload]` → `[offset u64]` — the next dense offset;
@@ -10,6 +17,8 @@ use std::collections::BTreeMap;
 
 use vireo_consensus::{ApplyContext, RestoreError, StateMachine};
 use vireo_protocol::vsr::{Operation, checksum};
+
+use crate::partition_logs::{DataLogs, RestoreMode};
 
 /// Append a payload to a partition.
 pub const APPEND: Operation = Operation(Operation::USER_MIN);
@@ -27,7 +36,7 @@ pub const CONSUMERS_MAX: u8 = 8;
 
 /// The model state.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SimStateMachine {
+pub struct Model {
     /// Next offset per partition.
     pub next_offset: [u64; PARTITIONS],
     /// Rolling checksum of each partition's payloads, in offset order.
@@ -40,12 +49,51 @@ pub struct SimStateMachine {
     pub applied: u64,
 }
 
+/// The replicated state machine: the model, and the partition logs it writes.
+#[derive(Debug, Default)]
+pub struct SimStateMachine {
+    /// The model (what snapshots and replies hold).
+    pub model: Model,
+    /// The partition logs on the data disk; `None` for a pure model.
+    pub data: Option<DataLogs>,
+}
+
 impl StateMachine for SimStateMachine {
     fn apply(&mut self, context: &ApplyContext, body: &[u8], reply: &mut Vec<u8>) {
+        let appended = self.model.apply(context, body, reply);
+        if let (Some((partition, offset)), Some(data)) = (appended, &mut self.data) {
+            data.append(partition, offset, context.op, context.timestamp, &body[1..]);
+        }
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        self.model.encode()
+    }
+
+    fn restore(&mut self, snapshot: &[u8]) -> Result<(), RestoreError> {
+        let model = Model::decode(snapshot)?;
+        if let Some(data) = &mut self.data
+            && data.restore_mode == RestoreMode::StateTransfer
+        {
+            data.restore_to(&model.next_offset);
+        }
+        self.model = model;
+        Ok(())
+    }
+}
+
+impl Model {
+    /// Applies an op; returns the partition and offset an `APPEND` took.
+    pub fn apply(
+        &mut self,
+        context: &ApplyContext,
+        body: &[u8],
+        reply: &mut Vec<u8>,
+    ) -> Option<(usize, u64)> {
         self.applied += 1;
         match context.operation {
             APPEND => {
-                let Some((&partition, payload)) = body.split_first() else { return };
+                let (&partition, payload) = body.split_first()?;
                 let partition = usize::from(partition) % PARTITIONS;
                 let offset = self.next_offset[partition];
                 self.next_offset[partition] += 1;
@@ -53,6 +101,7 @@ impl StateMachine for SimStateMachine {
                 chained.extend_from_slice(payload);
                 self.digest[partition] = checksum(&chained);
                 reply.extend_from_slice(&offset.to_le_bytes());
+                return Some((partition, offset));
             }
             CREATE => {
                 let id = if self.names.len() < NAMES_MAX {
@@ -75,9 +124,12 @@ impl StateMachine for SimStateMachine {
             }
             _ => {}
         }
+        None
     }
 
-    fn snapshot(&self) -> Vec<u8> {
+    /// The snapshot bytes.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(&self.applied.to_le_bytes());
         for partition in 0..PARTITIONS {
@@ -98,7 +150,8 @@ impl StateMachine for SimStateMachine {
         out
     }
 
-    fn restore(&mut self, snapshot: &[u8]) -> Result<(), RestoreError> {
+    /// Decodes snapshot bytes.
+    pub fn decode(snapshot: &[u8]) -> Result<Self, RestoreError> {
         let error = RestoreError { reason: "malformed simulator snapshot" };
         let mut reader = Reader { bytes: snapshot, at: 0 };
         let mut state = Self { applied: reader.u64().ok_or(error.clone())?, ..Self::default() };
@@ -121,8 +174,7 @@ impl StateMachine for SimStateMachine {
         if reader.at != snapshot.len() {
             return Err(error);
         }
-        *self = state;
-        Ok(())
+        Ok(state)
     }
 }
 
@@ -165,7 +217,7 @@ mod tests {
         machine.apply(&context(STORE_OFFSET), &body, &mut Vec::new());
         let mut restored = SimStateMachine::default();
         restored.restore(&machine.snapshot()).unwrap();
-        assert_eq!(restored, machine);
+        assert_eq!(restored.model, machine.model);
         assert!(restored.restore(&machine.snapshot()[1..]).is_err());
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::checker::Violation;
 use crate::network::NetworkFaults;
+use crate::partition_logs::LogStats;
 use crate::sim_storage::StorageFaults;
 
 /// Replica-level faults injected.
@@ -67,6 +68,10 @@ pub struct Summary {
     pub storage_faults: StorageFaults,
     /// Replica faults.
     pub node_faults: NodeFaults,
+    /// What the partition logs did, and what the checker verified.
+    pub partition_logs: LogStats,
+    /// Crash effects on the data disks (torn writes, lost unsynced sectors).
+    pub data_disk_faults: StorageFaults,
     /// Longest stretch without a new commit, in ticks.
     pub longest_stall_ticks: u64,
     /// Ticks from heal to convergence.
@@ -101,6 +106,8 @@ impl Summary {
         n.partitions_halves += o.partitions_halves;
         n.partitions_asymmetric += o.partitions_asymmetric;
         self.storage_faults.add(&other.storage_faults);
+        self.partition_logs.add(&other.partition_logs);
+        self.data_disk_faults.add(&other.data_disk_faults);
         let (d, o) = (&mut self.node_faults, &other.node_faults);
         d.crashes += o.crashes;
         d.power_losses += o.power_losses;
@@ -120,6 +127,7 @@ impl Summary {
         let n = &self.network_faults;
         let s = &self.storage_faults;
         let d = &self.node_faults;
+        let l = &self.partition_logs;
         format!(
             "ticks={} ops_committed={} acknowledged={} requests={} retries={} evictions={} history={:032x}\n\
              view_changes={} view_max={} prepares_repaired={} headers_repaired={} state_syncs={} checkpoints={} \
@@ -128,6 +136,10 @@ impl Summary {
              partitions(isolate={} halves={} one_way={})\n\
              faults: storage write_corrupt={} read_corrupt={} misdirect={} latent={} torn_writes={} lost_sectors={}\n\
              faults: nodes crashes={} power_losses={} cluster_power_losses={} restarts={} pauses={} clock_skews={} abdications={}\n\
+             partition logs: appends={} checkpoint_flushes={} opens={} torn_tails_cut={} recovery_faults={} \
+             index_repairs={} records_truncated={} sync_resets={} restart_resets={} backpressure_waits={} \
+             data_disk(torn_writes={} lost_sectors={})\n\
+             partition-log checks: checks={} batches_verified={} disk_reads={}\n\
              longest_stall_ticks={} heal_to_convergence_ticks={}",
             self.ticks,
             self.ops_committed,
@@ -164,6 +176,21 @@ impl Summary {
             d.pauses,
             d.clock_skews,
             d.abdications,
+            l.appends,
+            l.checkpoint_flushes,
+            l.opens,
+            l.torn_tails_cut,
+            l.recovery_faults,
+            l.index_repairs,
+            l.records_truncated,
+            l.sync_resets,
+            l.restart_resets,
+            l.backpressure_waits,
+            self.data_disk_faults.torn_writes,
+            self.data_disk_faults.lost_sectors,
+            l.checks,
+            l.batches_verified,
+            l.disk_reads,
             self.longest_stall_ticks,
             self.heal_to_convergence_ticks,
         )

@@ -2,11 +2,13 @@
 //! property fails, naming what it saw.
 
 mod commits;
+mod partition_logs;
 mod replies;
 mod storage;
 mod views;
 
 pub use commits::CommitChecker;
+pub use partition_logs::{PartitionLogChecker, Shown};
 pub use replies::ReplyChecker;
 pub use storage::CheckpointChecker;
 pub use views::ViewChecker;

@@ -3,17 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use vireo_consensus::{ApplyContext, StateMachine};
+use vireo_consensus::ApplyContext;
 use vireo_protocol::vsr::{Header, Message, Operation, checksum};
 
 use super::Violation;
 use super::commits::{CommitChecker, RequestKey};
-use crate::state_machine::SimStateMachine;
+use crate::state_machine::Model;
 
 /// Replays the canonical history on a model and compares every reply clients accept.
 #[derive(Debug, Default)]
 pub struct ReplyChecker {
-    model: SimStateMachine,
+    model: Model,
     replayed: u64,
     /// Request bodies clients sent, by (client, request number, body checksum).
     bodies: BTreeMap<(u128, u64, u128), Vec<u8>>,
@@ -31,6 +31,12 @@ impl ReplyChecker {
         let header = message.header();
         self.bodies
             .insert((header.client, header.request, header.checksum_body), message.body().to_vec());
+    }
+
+    /// The body of a request a client sent, by (client, request number, body checksum).
+    #[must_use]
+    pub fn body(&self, key: &(u128, u64, u128)) -> Option<&[u8]> {
+        self.bodies.get(key).map(Vec::as_slice)
     }
 
     /// Applies newly committed ops of the history to the model.

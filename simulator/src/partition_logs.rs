@@ -1,0 +1,446 @@
+//! The state machine's real storage: one `vireo-storage` [`PartitionLog`] per model
+//! partition, on the replica's **data disk** — a `SimStorage` of its own, owned by the
+//! state machine (so it never borrows the journal's disk). Faults are off on it for now;
+//! crashes still tear in-flight writes and power losses still drop unsynced ones.
+//!
+//! The contract with consensus, as the node keeps it:
+//!
+//! * **apply**: an `APPEND` appends one batch (`message_count` 1, both timestamps the
+//!   op's timestamp) tagged with the VSR op, at the model's next offset.
+//! * **checkpoint**: before the snapshot of op `C` is written, every log is flushed
+//!   ([`DataLogs::begin_checkpoint`], [`DataLogs::checkpoint_ready`]): all of `C`'s
+//!   batches are durable before the superblock can name `C`.
+//! * **restart** ([`DataLogs::open`]): each log is recovered, then cut after the
+//!   checkpoint op (`truncate_after_op`), so the journal's replay re-appends exactly the
+//!   ops after it; [`DataLogs::reconcile`] then requires each log to end at the
+//!   checkpoint's offset. One case moves a log: an empty log *ahead* of the checkpoint is
+//!   what an interrupted state transfer leaves (see below), and is recreated at the
+//!   checkpoint's offset. A log that ends anywhere else lost durable data or kept
+//!   records it should have cut: a violation.
+//! * **state transfer** ([`DataLogs::restore_to`]): a snapshot carries offsets, not
+//!   batches, so a log behind the transferred checkpoint is deleted and recreated empty
+//!   at the transferred offset (`initial_offset`). Such a replica holds only a suffix of
+//!   each partition from then on; checkers compare that suffix (its first offset may be
+//!   above zero), never the batches it does not hold.
+//!
+//! Whatever goes wrong that the checker must see (a log that does not match its model,
+//! a failed I/O) is recorded in [`DataLogs::problem`] rather than panicking.
+
+use vireo_storage::partition::{
+    BatchMeta, LogError, PartitionLog, PartitionLogConfig, ReadOutcome, ReadStart, StoredBatch,
+    token_namespace,
+};
+use vireo_storage::{AlignedBuffer, Completion, Storage};
+
+use crate::options::LogOptions;
+use crate::sim_storage::SimStorage;
+use crate::state_machine::PARTITIONS;
+
+/// Largest batch payload (a request body is smaller: `message_size_max` is 4096).
+pub const PAYLOAD_SIZE_MAX: u32 = 4096;
+
+/// Counts of what the partition logs did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogStats {
+    /// Batches appended.
+    pub appends: u64,
+    /// Checkpoint flushes (every log flushed before a snapshot write).
+    pub checkpoint_flushes: u64,
+    /// Logs opened (recovered) at a replica start.
+    pub opens: u64,
+    /// Recoveries that cut a torn tail.
+    pub torn_tails_cut: u64,
+    /// Faulty spans recovery found (torn writes below the last valid record).
+    pub recovery_faults: u64,
+    /// Index files recovery rewrote.
+    pub index_repairs: u64,
+    /// Records `truncate_after_op` removed at restarts.
+    pub records_truncated: u64,
+    /// Logs recreated at a state transfer's offset.
+    pub sync_resets: u64,
+    /// Empty logs left ahead by an interrupted state transfer, recreated at restart.
+    pub restart_resets: u64,
+    /// Appends that waited for the disk (write backpressure).
+    pub backpressure_waits: u64,
+    /// Log checks the checker ran (one replica, every partition).
+    pub checks: u64,
+    /// Batches the checker compared with the committed history.
+    pub batches_verified: u64,
+    /// Planned disk reads the checker executed (batches verified by crc32c).
+    pub disk_reads: u64,
+}
+
+impl LogStats {
+    /// Adds another's counts.
+    pub fn add(&mut self, other: &Self) {
+        self.appends += other.appends;
+        self.checkpoint_flushes += other.checkpoint_flushes;
+        self.opens += other.opens;
+        self.torn_tails_cut += other.torn_tails_cut;
+        self.recovery_faults += other.recovery_faults;
+        self.index_repairs += other.index_repairs;
+        self.records_truncated += other.records_truncated;
+        self.sync_resets += other.sync_resets;
+        self.restart_resets += other.restart_resets;
+        self.backpressure_waits += other.backpressure_waits;
+        self.checks += other.checks;
+        self.batches_verified += other.batches_verified;
+        self.disk_reads += other.disk_reads;
+    }
+}
+
+/// What a `restore` of the state machine means for the logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreMode {
+    /// Opening the replica: the logs were already cut to the checkpoint; the driver
+    /// checks them against the restored model afterwards ([`DataLogs::reconcile`]).
+    Open,
+    /// A state transfer: logs behind the snapshot restart at its offsets.
+    StateTransfer,
+}
+
+/// One log's configuration.
+#[must_use]
+pub fn log_config(
+    options: &LogOptions,
+    partition: usize,
+    initial_offset: u64,
+) -> PartitionLogConfig {
+    let namespace = u32::try_from(partition + 1).expect("small");
+    PartitionLogConfig {
+        segment_size_bytes: options.segment_size_bytes,
+        record_payload_size_max: PAYLOAD_SIZE_MAX,
+        write_chunk_bytes: options.write_chunk_bytes,
+        cache_bytes_max: options.cache_bytes_max,
+        write_bytes_pending_max: 1 << 20,
+        io_in_flight_max: options.io_in_flight_max,
+        read_bytes_max: options.read_bytes_max,
+        preallocate: options.preallocate,
+        initial_offset,
+        ..PartitionLogConfig::new(directory(partition), namespace)
+    }
+}
+
+fn directory(partition: usize) -> String {
+    format!("partitions/{partition}")
+}
+
+/// The partition logs of one running replica and the disk they live on.
+#[derive(Debug)]
+pub struct DataLogs {
+    /// The data disk.
+    pub disk: SimStorage,
+    logs: Vec<PartitionLog>,
+    options: LogOptions,
+    /// What `restore` does to the logs.
+    pub restore_mode: RestoreMode,
+    /// Counts since this process started.
+    pub stats: LogStats,
+    /// The first thing that went wrong, for the checker to report.
+    pub problem: Option<String>,
+}
+
+impl DataLogs {
+    /// Opens every log on `disk` (recovery) and cuts it after `checkpoint_op`. A log that
+    /// cannot be opened or cut is a bug (the data disk has no faults): it panics, like a
+    /// journal that cannot be recovered.
+    #[must_use]
+    pub fn open(mut disk: SimStorage, options: &LogOptions, checkpoint_op: u64) -> Self {
+        assert_eq!(disk.in_flight(), 0, "a starting process has no I/O in flight");
+        let mut stats = LogStats::default();
+        let mut logs = Vec::with_capacity(PARTITIONS);
+        let mut problem = None;
+        for partition in 0..PARTITIONS {
+            let mut others = Vec::new();
+            let config = log_config(options, partition, 0);
+            let (mut log, report) = PartitionLog::open(&mut disk, config, &mut others)
+                .unwrap_or_else(|error| {
+                    panic!("partition {partition}: log does not open: {error}")
+                });
+            assert!(others.is_empty(), "nothing else was in flight");
+            stats.opens += 1;
+            stats.torn_tails_cut += u64::from(report.torn_tail.is_some());
+            stats.recovery_faults += report.faults.len() as u64;
+            stats.index_repairs += report.index_repairs.len() as u64;
+            let outcome = log.truncate_after_op(&mut disk, checkpoint_op).unwrap_or_else(|error| {
+                panic!("partition {partition}: truncate_after_op({checkpoint_op}) failed: {error}")
+            });
+            stats.records_truncated += outcome.records_removed as u64;
+            let faults = log.faults();
+            if let Some(fault) = faults.first()
+                && problem.is_none()
+            {
+                problem = Some(format!(
+                    "partition {partition}: recovery left {} faulty span(s) at or below the \
+                     checkpoint op {checkpoint_op} (first: {fault:?}): flushed data damaged",
+                    faults.len()
+                ));
+            }
+            log.check_invariants();
+            logs.push(log);
+        }
+        Self {
+            disk,
+            logs,
+            options: options.clone(),
+            restore_mode: RestoreMode::Open,
+            stats,
+            problem,
+        }
+    }
+
+    /// The logs, by partition.
+    #[must_use]
+    pub fn logs(&self) -> &[PartitionLog] {
+        &self.logs
+    }
+
+    /// Gives the disk back (the process died) with this process's counts.
+    #[must_use]
+    pub fn into_disk(self) -> (SimStorage, LogStats) {
+        (self.disk, self.stats)
+    }
+
+    fn note(&mut self, problem: String) {
+        self.problem.get_or_insert(problem);
+    }
+
+    /// After the replica opened: every log must end where the restored model says (see
+    /// the module documentation). `synced`: this replica ever installed a state transfer.
+    pub fn reconcile(&mut self, expected: &[u64; PARTITIONS], synced: bool) {
+        for (partition, &expected) in expected.iter().enumerate() {
+            let found = self.logs[partition].next_offset();
+            if found == expected {
+                continue;
+            }
+            let empty = self.logs[partition].segments().iter().all(|s| s.record_count == 0);
+            if found > expected && empty && synced {
+                self.reset(partition, expected);
+                self.stats.restart_resets += 1;
+                continue;
+            }
+            let what = if found < expected {
+                "data flushed before the checkpoint is missing"
+            } else {
+                "records after the checkpoint survived truncate_after_op"
+            };
+            self.note(format!(
+                "partition {partition}: after restart the log ends at offset {found}, \
+                 the checkpoint at {expected}: {what}"
+            ));
+        }
+        self.restore_mode = RestoreMode::StateTransfer;
+    }
+
+    /// A state transfer installed a snapshot whose partitions end at `expected`.
+    pub fn restore_to(&mut self, expected: &[u64; PARTITIONS]) {
+        for (partition, &expected) in expected.iter().enumerate() {
+            let found = self.logs[partition].next_offset();
+            if found < expected {
+                self.reset(partition, expected);
+                self.stats.sync_resets += 1;
+            } else if found > expected {
+                self.note(format!(
+                    "partition {partition}: a state transfer to offset {expected} would move \
+                     the log back from {found}"
+                ));
+            }
+        }
+    }
+
+    /// Deletes a log's files and recreates it empty at `next_offset`.
+    fn reset(&mut self, partition: usize, next_offset: u64) {
+        // No completion may arrive for a file that is gone: finish every I/O first.
+        self.drain();
+        let prefix = format!("{}/", directory(partition));
+        let names = self.disk.list().expect("the simulated disk lists");
+        for name in names.iter().filter(|name| name.starts_with(&prefix)) {
+            self.disk.remove(name).expect("listed file exists");
+        }
+        let config = log_config(&self.options, partition, next_offset);
+        let mut others = Vec::new();
+        let (log, _) = PartitionLog::open(&mut self.disk, config, &mut others)
+            .unwrap_or_else(|error| panic!("partition {partition}: recreate failed: {error}"));
+        assert!(others.is_empty(), "the disk was drained");
+        assert_eq!(log.next_offset(), next_offset);
+        self.logs[partition] = log;
+    }
+
+    /// Appends an `APPEND`'s payload at `offset` (the model's).
+    pub fn append(
+        &mut self,
+        partition: usize,
+        offset: u64,
+        op: u64,
+        timestamp: u64,
+        payload: &[u8],
+    ) {
+        if self.problem.is_some() {
+            return; // The log no longer follows the model; the checker reports it.
+        }
+        let next = self.logs[partition].next_offset();
+        if next != offset {
+            self.note(format!(
+                "partition {partition}: op {op} appends at model offset {offset}, the log is at {next}"
+            ));
+            return;
+        }
+        let meta = BatchMeta {
+            base_offset: offset,
+            message_count: 1,
+            base_timestamp_us: timestamp,
+            max_timestamp_us: timestamp,
+        };
+        loop {
+            let appended =
+                self.logs[partition].append(&mut self.disk, op, meta, payload.to_vec().into());
+            match appended {
+                Ok(_) => break,
+                Err(LogError::Backpressure { .. }) if self.disk.in_flight() > 0 => {
+                    self.stats.backpressure_waits += 1;
+                    self.drain();
+                }
+                Err(error) => {
+                    self.note(format!("partition {partition}: append of op {op} failed: {error}"));
+                    return;
+                }
+            }
+        }
+        self.stats.appends += 1;
+    }
+
+    /// Starts flushing every log; returns what each `durable_next_offset` must reach.
+    pub fn begin_checkpoint(&mut self) -> [u64; PARTITIONS] {
+        self.stats.checkpoint_flushes += 1;
+        self.flush_all()
+    }
+
+    fn flush_all(&mut self) -> [u64; PARTITIONS] {
+        let mut targets = [0; PARTITIONS];
+        for (partition, target) in targets.iter_mut().enumerate() {
+            match self.logs[partition].flush(&mut self.disk) {
+                Ok(next) => *target = next,
+                Err(error) => self.note(format!("partition {partition}: flush failed: {error}")),
+            }
+        }
+        targets
+    }
+
+    /// Every log is durable up to `targets`.
+    #[must_use]
+    pub fn checkpoint_ready(&self, targets: &[u64; PARTITIONS]) -> bool {
+        self.logs.iter().zip(targets).all(|(log, &target)| log.durable_next_offset() >= target)
+    }
+
+    /// Hands the disk's due completions to their logs.
+    pub fn poll(&mut self) {
+        let mut completions = Vec::new();
+        self.disk.poll(&mut completions);
+        self.route(completions);
+    }
+
+    fn route(&mut self, completions: Vec<Completion>) {
+        for completion in completions {
+            let namespace = token_namespace(completion.token) as usize;
+            let partition = namespace.checked_sub(1).filter(|&p| p < PARTITIONS);
+            let partition = partition.expect("every data-disk I/O belongs to a log");
+            if let Err(error) = self.logs[partition].on_io_done(&mut self.disk, completion) {
+                self.note(format!("partition {partition}: I/O failed: {error}"));
+            }
+        }
+    }
+
+    /// Completes every I/O in flight at once (and what their completions submit).
+    pub fn drain(&mut self) {
+        while self.disk.in_flight() > 0 {
+            let mut completions = Vec::new();
+            self.disk.wait(&mut completions);
+            self.route(completions);
+        }
+    }
+
+    /// Every batch of `partition`, in offset order, through the log's read API: recent
+    /// ones from its cache, older ones by executing its read plans against the disk
+    /// (which verifies each record's crc32c, position and offsets). Also returns the
+    /// number of disk reads.
+    pub fn read_all(&self, partition: usize) -> Result<(Vec<StoredBatch>, u64), String> {
+        read_all(&self.logs[partition], &self.disk)
+    }
+
+    /// Flushes and drains every log, then reopens a copy of the disk's image (a fresh
+    /// recovery, with an empty cache) and reads every partition back from disk. Recovery
+    /// of a quiescent, flushed log must find nothing to repair.
+    pub fn reopened_image(&mut self) -> Result<Vec<(Vec<StoredBatch>, u64)>, String> {
+        let targets = self.flush_all();
+        self.drain();
+        if !self.checkpoint_ready(&targets) {
+            return Err("a drained flush did not complete".to_owned());
+        }
+        let mut image = self.disk.image_copy();
+        let mut out = Vec::with_capacity(PARTITIONS);
+        for partition in 0..PARTITIONS {
+            let config = log_config(&self.options, partition, 0);
+            let mut others = Vec::new();
+            let (log, report) = PartitionLog::open(&mut image, config, &mut others)
+                .map_err(|error| format!("partition {partition}: reopen failed: {error}"))?;
+            if report.torn_tail.is_some()
+                || !report.faults.is_empty()
+                || !report.index_repairs.is_empty()
+            {
+                return Err(format!(
+                    "partition {partition}: recovery of a flushed, quiescent log repaired something: \
+                     {report:?}"
+                ));
+            }
+            let live = &self.logs[partition];
+            if (log.first_offset(), log.next_offset()) != (live.first_offset(), live.next_offset())
+            {
+                return Err(format!(
+                    "partition {partition}: reopened log spans {}..{}, the live one {}..{}",
+                    log.first_offset(),
+                    log.next_offset(),
+                    live.first_offset(),
+                    live.next_offset()
+                ));
+            }
+            out.push(read_all(&log, &image)?);
+        }
+        Ok(out)
+    }
+}
+
+fn read_all(log: &PartitionLog, disk: &SimStorage) -> Result<(Vec<StoredBatch>, u64), String> {
+    let mut offset = log.first_offset();
+    let end = log.next_offset();
+    let mut batches = Vec::new();
+    let mut reads = 0;
+    while offset < end {
+        let read = log.read(ReadStart::Offset(offset), u32::MAX);
+        let read = read.map_err(|error| format!("read at offset {offset}: {error}"))?;
+        let got = match read {
+            ReadOutcome::Empty => {
+                return Err(format!("read at offset {offset} (end {end}) is empty"));
+            }
+            ReadOutcome::Batches(got) => got,
+            ReadOutcome::Plan(plan) => {
+                reads += 1;
+                let buffer = AlignedBuffer::zeroed(plan.length_bytes);
+                let buffer = disk
+                    .read_now(plan.file, plan.offset_bytes, buffer)
+                    .map_err(|error| format!("planned read at offset {offset}: {error}"))?;
+                plan.complete(buffer).map_err(|error| format!("offset {offset}: {error}"))?
+            }
+        };
+        for batch in got {
+            if batch.header.meta.base_offset != offset {
+                return Err(format!(
+                    "read at offset {offset} returned a batch at {}",
+                    batch.header.meta.base_offset
+                ));
+            }
+            offset = batch.header.end_offset();
+            batches.push(batch);
+        }
+    }
+    Ok((batches, reads))
+}
