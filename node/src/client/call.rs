@@ -5,7 +5,8 @@
 //!
 //! A call has one deadline ([`ClientConfig::request_timeout`]); each wait for a reply
 //! is bounded by [`ClientConfig::reply_timeout`] and reconnects by
-//! [`ClientConfig::reconnects_max`]. Within those bounds:
+//! [`ClientConfig::reconnects_max`]; no retry starts with less than
+//! [`ClientConfig::attempt_time_min`] left. Within those bounds:
 //!
 //! * **57 TransientNotCommitted**: the request may commit later. Replay the *same*
 //!   header (session and request number) on the same connection after
@@ -166,7 +167,8 @@ impl<C: Connector> Client<C> {
         let mut last = String::from("request deadline passed before the first attempt");
         loop {
             let now = Instant::now();
-            if now >= deadline {
+            let left = deadline.saturating_duration_since(now);
+            if left.is_zero() || (attempts > 0 && left < self.config.attempt_time_min) {
                 return Err(give_up(maybe_applied, attempts, now - started, last));
             }
             if self.link.is_none() {

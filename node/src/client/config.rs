@@ -116,6 +116,10 @@ pub struct ClientConfig {
     pub reply_timeout: Duration,
     /// Limit on one call, across every replay, reconnect and redirect.
     pub request_timeout: Duration,
+    /// A retry is not started with less than this left before the call's deadline:
+    /// an attempt cut by the deadline would turn a definitive refusal into an unknown
+    /// outcome.
+    pub attempt_time_min: Duration,
     /// Reconnects one call may make after losing its connection.
     pub reconnects_max: u32,
     /// Full passes over the node list one connect may make.
@@ -144,6 +148,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(5),
             reply_timeout: Duration::from_secs(15),
             request_timeout: Duration::from_secs(30),
+            attempt_time_min: Duration::from_millis(250),
             reconnects_max: 8,
             connect_rounds_max: 3,
             transient_backoff: Duration::from_millis(50),
