@@ -134,3 +134,76 @@ fn membership_assignment_and_rebalancing() {
         }
     });
 }
+
+/// Receives from `consumer` until `count` messages arrived or `limit` passed.
+async fn receive(consumer: &mut IggyConsumer, count: usize, limit: Duration) -> Vec<String> {
+    use futures_util::StreamExt;
+    let mut received = Vec::new();
+    let deadline = tokio::time::Instant::now() + limit;
+    while received.len() < count {
+        match tokio::time::timeout_at(deadline, consumer.next()).await {
+            Ok(Some(Ok(message))) => {
+                received.push(String::from_utf8_lossy(&message.message.payload).into_owned());
+            }
+            Ok(Some(Err(error))) => panic!("consumer error: {error}"),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    received
+}
+
+#[test]
+fn high_level_group_consumers_share_the_partitions() {
+    let node = Node::start("group-consumers", &[]);
+    bounded(TEST_LIMIT, async {
+        for (round, transport) in TRANSPORTS.into_iter().enumerate() {
+            let admin = root(&node, transport).await;
+            let stream_name = format!("work-{round}");
+            let stream = admin.create_stream(&stream_name).await.unwrap().id;
+            let options = TopicCreateOptions { partitions_count: Some(4), ..Default::default() };
+            admin.create_topic(&id(stream), "jobs", &options).await.unwrap();
+            let clients = [root(&node, transport).await, root(&node, transport).await];
+            let mut consumers = Vec::new();
+            for client in &clients {
+                let mut consumer = client
+                    .consumer_group("workers", &stream_name, "jobs")
+                    .unwrap()
+                    .auto_join_consumer_group()
+                    .create_consumer_group_if_not_exists()
+                    .polling_strategy(PollingStrategy::next())
+                    .poll_interval(IggyDuration::from_str("10ms").unwrap())
+                    .batch_length(100)
+                    .build();
+                consumer.init().await.expect("consumer init joins the group");
+                consumers.push(consumer);
+            }
+            for partition in 0..4 {
+                let mut batch = messages(&format!("job{partition}"), 10);
+                admin
+                    .send_messages(
+                        &id(stream),
+                        &name("jobs"),
+                        &Partitioning::partition_id(partition),
+                        &mut batch,
+                    )
+                    .await
+                    .unwrap();
+            }
+            let mut all = Vec::new();
+            for consumer in &mut consumers {
+                let got = receive(consumer, 20, Duration::from_secs(20)).await;
+                assert_eq!(got.len(), 20, "each member reads its two partitions: {got:?}");
+                all.extend(got);
+            }
+            all.sort();
+            all.dedup();
+            assert_eq!(all.len(), 40, "every message exactly once across the group");
+            for consumer in &mut consumers {
+                consumer.shutdown().await.unwrap();
+            }
+        }
+    });
+}
+
+use std::str::FromStr;
+use support::name;

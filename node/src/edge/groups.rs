@@ -15,7 +15,7 @@ use crate::metadata::MetadataCommand;
 
 impl Session {
     pub(super) fn get_group(&self, target: &GroupTarget<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let Ok((stream, topic)) = resolve::stream_topic(&view, &target.stream_id, &target.topic_id)
         else {
             return Answer::Ok(Vec::new());
@@ -32,7 +32,7 @@ impl Session {
     }
 
     pub(super) fn get_groups(&self, target: &TopicTarget<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let (stream, topic) =
             match resolve::stream_topic(&view, &target.stream_id, &target.topic_id) {
                 Ok(found) => found,
@@ -49,7 +49,7 @@ impl Session {
     }
 
     pub(super) async fn create_group(&mut self, create: &CreateConsumerGroup<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let (stream_id, topic_id) =
             match resolve::stream_topic(&view, &create.stream_id, &create.topic_id) {
                 Ok((stream, topic)) => (stream.id, topic.id),
@@ -79,7 +79,7 @@ impl Session {
 
     /// Resolves a group; `manage` asks for the topic's manage permission, else poll.
     fn group_ids(&self, target: &GroupTarget<'_>, manage: bool) -> Result<(u32, u32, u32), Answer> {
-        let view = self.shard.view();
+        let view = self.view();
         let (stream, topic) = resolve::stream_topic(&view, &target.stream_id, &target.topic_id)?;
         let access = if manage {
             Access::ManageTopic(stream.id, topic.id)
@@ -141,7 +141,7 @@ impl Session {
     }
 
     pub(super) fn sync_group(&self, target: &GroupTarget<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let Ok((stream, topic)) = resolve::stream_topic(&view, &target.stream_id, &target.topic_id)
         else {
             return Answer::Ok(Vec::new());

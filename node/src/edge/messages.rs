@@ -34,7 +34,7 @@ pub const POLL_BYTES_MAX: u32 = 8 * 1024 * 1024;
 
 impl Session {
     pub(super) async fn send_messages(&mut self, send: &SendMessages<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let (stream, topic) = match resolve::stream_topic(&view, &send.stream_id, &send.topic_id) {
             Ok(found) => found,
             Err(code) => return code.into(),
@@ -90,7 +90,7 @@ impl Session {
     }
 
     pub(super) async fn poll_messages(&mut self, poll: &PollMessages<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let (stream, topic) = match resolve::stream_topic(&view, &poll.stream_id, &poll.topic_id) {
             Ok(found) => found,
             Err(code) => return code.into(),

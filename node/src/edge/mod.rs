@@ -57,6 +57,19 @@ use crate::shard::inbox::{ClientInfo, GroupReply, ShardMessage};
 use auth::Access;
 use render::StatsMap;
 
+/// Refusals that mean "the view does not know this id or name".
+const NOT_FOUND: [ErrorCode; 9] = [
+    ErrorCode::STREAM_ID_NOT_FOUND,
+    ErrorCode::STREAM_NAME_NOT_FOUND,
+    ErrorCode::TOPIC_ID_NOT_FOUND,
+    ErrorCode::TOPIC_NAME_NOT_FOUND,
+    ErrorCode::PARTITION_NOT_FOUND,
+    ErrorCode::CONSUMER_GROUP_ID_NOT_FOUND,
+    ErrorCode::CONSUMER_GROUP_NAME_NOT_FOUND,
+    ErrorCode::CONSUMER_GROUP_MEMBER_NOT_FOUND,
+    ErrorCode::RESOURCE_NOT_FOUND,
+];
+
 /// Iggy transport codes of `get_clients`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -84,6 +97,10 @@ pub struct Session {
     /// Rotates over a member's assigned partitions when it polls without one.
     poll_cursor: u32,
     timeout: Duration,
+    /// The newest metadata view this session has seen (from its own committed ops or a
+    /// refresh): never older than what it wrote, so a connection reads its own writes
+    /// even before the shard's copy of the view catches up.
+    seen: Arc<MetadataState>,
 }
 
 impl Session {
@@ -93,6 +110,7 @@ impl Session {
         let client_id = shard.router.next_client_id();
         let consensus = ConsensusClient::new(shard.config.consensus.cluster_id);
         let timeout = Duration::from_millis(shard.config.consensus.request_timeout_ms);
+        let seen = shard.view();
         Metrics::add(&shard.metrics.connections_accepted, 1);
         Metrics::add(&shard.metrics.connections_open, 1);
         let session = Self {
@@ -106,6 +124,7 @@ impl Session {
             joined: BTreeSet::new(),
             poll_cursor: 0,
             timeout,
+            seen,
         };
         session.publish();
         session
@@ -190,7 +209,56 @@ impl Session {
         self.dispatch(request).await
     }
 
+    /// Dispatches, and once more after refreshing the view when the answer was "not
+    /// found" from a view older than the metadata shard's: another connection's create
+    /// may not have reached this shard's copy yet. Only refusals made before any
+    /// proposal are retried (a committed rejection is final).
     async fn dispatch(&mut self, request: Request<'_>) -> Answer {
+        let answer = self.dispatch_once(request).await;
+        let Answer::Status(code) = answer else { return answer };
+        if !NOT_FOUND.contains(&code) {
+            return answer;
+        }
+        let used = self.view().applied_op;
+        let latest = self.latest_view().await;
+        if latest.applied_op <= used {
+            return answer;
+        }
+        self.dispatch_once(request).await
+    }
+
+    /// The newest view known here: the shard's copy or what this session saw.
+    fn view(&self) -> Arc<MetadataState> {
+        let local = self.shard.view();
+        if local.applied_op >= self.seen.applied_op { local } else { Arc::clone(&self.seen) }
+    }
+
+    /// The metadata shard's current view (one hop when it lives elsewhere).
+    async fn latest_view(&mut self) -> Arc<MetadataState> {
+        let view = if self.shard.owns(0) {
+            self.shard.view()
+        } else {
+            let (sender, receiver) = flume::bounded(1);
+            let shard = self.shard.router.shard_of(0);
+            let message = ShardMessage::LatestView { reply: sender };
+            match self.shard.router.send(shard, message).await {
+                Ok(()) => receiver.recv_async().await.unwrap_or_else(|_| self.view()),
+                Err(_) => self.view(),
+            }
+        };
+        self.observe(&view);
+        self.view()
+    }
+
+    /// Remembers `view` if it is newer than what this session saw.
+    fn observe(&mut self, view: &Arc<MetadataState>) {
+        if view.applied_op > self.seen.applied_op {
+            self.seen = Arc::clone(view);
+        }
+        self.shard.install_view(Arc::clone(view));
+    }
+
+    async fn dispatch_once(&mut self, request: Request<'_>) -> Answer {
         match request {
             Request::Logout => self.logout(),
             Request::GetStats => self.get_stats().await,

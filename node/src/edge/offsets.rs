@@ -24,7 +24,7 @@ struct Resolved {
 
 impl Session {
     fn resolve_offset(&mut self, target: &OffsetTarget<'_>) -> Result<Option<Resolved>, ErrorCode> {
-        let view = self.shard.view();
+        let view = self.view();
         let (stream, topic) = resolve::stream_topic(&view, &target.stream_id, &target.topic_id)?;
         self.check(&view, Access::Poll(stream.id, topic.id))?;
         let Some(consumer) =

@@ -55,7 +55,7 @@ impl Session {
     }
 
     async fn get_stream(&self, id: &Identifier<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let Ok(stream) = resolve::stream(&view, id) else { return Answer::Ok(Vec::new()) };
         if let Err(code) = self.check(&view, Access::ReadStream(stream.id)) {
             return code.into();
@@ -68,7 +68,7 @@ impl Session {
     }
 
     async fn get_streams(&self) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let Ok(user) = self.user(&view) else { return ErrorCode::UNAUTHENTICATED.into() };
         let visible: Vec<_> = view
             .streams
@@ -90,7 +90,7 @@ impl Session {
     }
 
     async fn create_stream(&mut self, create: &CreateStream<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         if let Err(code) = self.check(&view, Access::CreateStream) {
             return code.into();
         }
@@ -124,7 +124,7 @@ impl Session {
     }
 
     async fn update_stream(&mut self, update: &UpdateStream<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let stream_id = match resolve::stream(&view, &update.stream_id) {
             Ok(stream) => stream.id,
             Err(code) => return code.into(),
@@ -140,7 +140,7 @@ impl Session {
     }
 
     async fn delete_stream(&mut self, target: &StreamTarget<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let stream_id = match resolve::stream(&view, &target.stream_id) {
             Ok(stream) => stream.id,
             Err(code) => return code.into(),
@@ -152,7 +152,7 @@ impl Session {
     }
 
     async fn purge_stream(&mut self, target: &StreamTarget<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let stream = match resolve::stream(&view, &target.stream_id) {
             Ok(stream) => stream.clone(),
             Err(code) => return code.into(),
@@ -166,7 +166,7 @@ impl Session {
     }
 
     async fn get_topic(&self, target: &TopicTarget<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let Ok((stream, topic)) = resolve::stream_topic(&view, &target.stream_id, &target.topic_id)
         else {
             return Answer::Ok(Vec::new());
@@ -181,7 +181,7 @@ impl Session {
     }
 
     async fn get_topics(&self, target: &StreamTarget<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let stream = match resolve::stream(&view, &target.stream_id) {
             Ok(stream) => stream,
             Err(code) => return code.into(),
@@ -204,7 +204,7 @@ impl Session {
     }
 
     async fn create_topic(&mut self, create: &CreateTopic<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let stream_id = match resolve::stream(&view, &create.stream_id) {
             Ok(stream) => stream.id,
             Err(code) => return code.into(),
@@ -285,7 +285,7 @@ impl Session {
     }
 
     async fn update_topic(&mut self, update: &UpdateTopic<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let (stream_id, topic_id) =
             match resolve::stream_topic(&view, &update.stream_id, &update.topic_id) {
                 Ok((stream, topic)) => (stream.id, topic.id),
@@ -329,7 +329,7 @@ impl Session {
         stream: &Identifier<'_>,
         topic: &Identifier<'_>,
     ) -> Result<(u32, u32), Answer> {
-        let view = self.shard.view();
+        let view = self.view();
         let (stream, topic) = resolve::stream_topic(&view, stream, topic)?;
         self.check(&view, Access::ManageTopic(stream.id, topic.id))?;
         Ok((stream.id, topic.id))
@@ -349,7 +349,7 @@ impl Session {
             Ok(ids) => ids,
             Err(answer) => return answer,
         };
-        let view = self.shard.view();
+        let view = self.view();
         let topic = &view.streams[&stream_id].topics[&topic_id];
         let keys: Vec<_> = topic_keys(stream_id, topic).collect();
         self.purge(keys).await
@@ -422,7 +422,7 @@ impl Session {
             Ok(ids) => ids,
             Err(answer) => return answer,
         };
-        let view = self.shard.view();
+        let view = self.view();
         let topic = &view.streams[&stream_id].topics[&topic_id];
         let Some(key) = partition_key(stream_id, topic, delete.partition_id) else {
             return ErrorCode::PARTITION_NOT_FOUND.into();

@@ -34,8 +34,12 @@ impl Session {
         if !compatible(&login.version) {
             return Answer::Evict(EvictionReason::IncompatibleProtocol);
         }
-        let view = self.shard.view();
-        let Some(user) = view.user_by_name(login.username.as_str()).map(Arc::clone) else {
+        let mut user = self.view().user_by_name(login.username.as_str()).map(Arc::clone);
+        if user.is_none() {
+            // Created by another connection a moment ago? Ask the metadata shard.
+            user = self.latest_view().await.user_by_name(login.username.as_str()).map(Arc::clone);
+        }
+        let Some(user) = user else {
             return Answer::Evict(EvictionReason::InvalidCredentials);
         };
         let password = login.password.expose().to_owned();
@@ -55,7 +59,7 @@ impl Session {
         }
         let digest = token_digest(login.token.expose());
         let now = crate::time::now_micros();
-        let view = self.shard.view();
+        let view = self.view();
         let found = view.users.values().find_map(|user| {
             let token = user.tokens.values().find(|token| token.hash == digest)?;
             Some((Arc::clone(user), token.expiry_at))

@@ -34,7 +34,7 @@ impl Session {
     }
 
     pub(super) async fn get_stats(&self) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         if let Err(code) = self.check(&view, Access::ReadServers) {
             return code.into();
         }
@@ -116,7 +116,7 @@ impl Session {
 
     pub(super) async fn get_client(&self, client_id: u32) -> Answer {
         if client_id != self.client_id {
-            let view = self.shard.view();
+            let view = self.view();
             if let Err(code) = self.check(&view, Access::ReadServers) {
                 return code.into();
             }
@@ -138,7 +138,7 @@ impl Session {
     }
 
     pub(super) async fn get_clients(&self) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         if let Err(code) = self.check(&view, Access::ReadServers) {
             return code.into();
         }

@@ -32,7 +32,7 @@ fn status(code: u8) -> Result<UserStatus, ErrorCode> {
 
 impl Session {
     pub(super) fn get_user(&self, id: &Identifier<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let Ok(me) = self.user(&view) else { return ErrorCode::UNAUTHENTICATED.into() };
         let Ok(user) = resolve::user(&view, id) else { return Answer::Ok(Vec::new()) };
         if user.id != me.id
@@ -46,7 +46,7 @@ impl Session {
     }
 
     pub(super) fn get_users(&self) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         if let Err(code) = self.check(&view, Access::ReadUsers) {
             return code.into();
         }
@@ -58,7 +58,7 @@ impl Session {
     }
 
     pub(super) async fn create_user(&mut self, create: &CreateUser<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         if let Err(code) = self.check(&view, Access::ManageUsers) {
             return code.into();
         }
@@ -98,7 +98,7 @@ impl Session {
 
     /// Resolves a user for a management op: the user, or the refusal.
     fn managed_user(&self, id: &Identifier<'_>) -> Result<u32, Answer> {
-        let view = self.shard.view();
+        let view = self.view();
         self.check(&view, Access::ManageUsers)?;
         Ok(resolve::user(&view, id)?.id)
     }
@@ -144,7 +144,7 @@ impl Session {
     }
 
     pub(super) async fn change_password(&mut self, change: &ChangePassword<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let me = match self.user(&view) {
             Ok(me) => me,
             Err(code) => return code.into(),
@@ -173,7 +173,7 @@ impl Session {
     }
 
     pub(super) fn get_tokens(&self) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let user = match self.user(&view) {
             Ok(user) => user,
             Err(code) => return code.into(),
@@ -188,7 +188,7 @@ impl Session {
     }
 
     pub(super) async fn create_token(&mut self, create: &CreatePersonalAccessToken<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let user = match self.user(&view) {
             Ok(user) => user,
             Err(code) => return code.into(),
@@ -219,7 +219,7 @@ impl Session {
     }
 
     pub(super) async fn delete_token(&mut self, delete: &DeletePersonalAccessToken<'_>) -> Answer {
-        let view = self.shard.view();
+        let view = self.view();
         let user_id = match self.user(&view) {
             Ok(user) => user.id,
             Err(code) => return code.into(),

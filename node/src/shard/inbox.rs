@@ -179,6 +179,11 @@ pub enum ShardMessage {
     View(Arc<MetadataState>),
     /// A QUIC connection to serve on this shard.
     Serve(QuicLink),
+    /// The metadata shard's current view (sent to the owner of group 0).
+    LatestView {
+        /// Where the view goes.
+        reply: flume::Sender<Arc<MetadataState>>,
+    },
     /// Health and clients.
     Report {
         /// Where the report goes.

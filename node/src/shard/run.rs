@@ -102,7 +102,7 @@ impl Shard {
     }
 
     /// Publishes a new view if the metadata machine changed; returns the current view.
-    pub(super) fn refresh_view(&self) -> Arc<crate::metadata::MetadataState> {
+    pub fn refresh_view(&self) -> Arc<crate::metadata::MetadataState> {
         let changed = {
             let mut metadata = self.metadata.borrow_mut();
             metadata.as_mut().and_then(|driver| {

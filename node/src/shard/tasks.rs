@@ -52,6 +52,9 @@ async fn inbox_loop(shard: Rc<Shard>, inbox: flume::Receiver<ShardMessage>) {
                 let _ = reply.try_send(shard.partition_stats(&partitions));
             }
             ShardMessage::View(view) => shard.install_view(view),
+            ShardMessage::LatestView { reply } => {
+                let _ = reply.try_send(shard.refresh_view());
+            }
             ShardMessage::Serve(link) => {
                 monoio::spawn(crate::net::quic::serve(Rc::clone(&shard), link));
             }

@@ -23,6 +23,8 @@
 //! connection are served in order (as the official server's serial `accept_bi` loop).
 
 mod edge;
+#[cfg(test)]
+mod hop_bench;
 
 use std::net::SocketAddr;
 
