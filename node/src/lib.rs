@@ -46,6 +46,7 @@
 //! restart evidence from the boot id, certificates, the root user), HTTP `/ping`,
 //! `/ready` and `/metrics` ([`net::http`], [`metrics`]), graceful SIGTERM.
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;

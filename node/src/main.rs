@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Run a node.
     Server(ServerArgs),
+    /// Benchmark any Iggy-protocol server (pp, pc, ppc, cg) over TCP or QUIC.
+    Bench(vireo_node::bench::BenchArgs),
     #[command(flatten)]
     Admin(vireo_node::cli::AdminCommand),
 }
@@ -107,6 +109,7 @@ fn main() -> ExitCode {
             };
             ExitCode::from(vireo_node::server::run(config) as u8)
         }
+        Command::Bench(args) => vireo_node::bench::run(args),
         Command::Admin(command) => vireo_node::cli::run(command),
     }
 }

@@ -137,3 +137,52 @@ fn restart_after_sigterm_keeps_everything() {
 fn restart_after_sigkill_keeps_everything() {
     restart_keeps_everything(false);
 }
+
+/// A reboot (another kernel boot id) without a clean shutdown: with `replicated`
+/// durability a single node cannot prove which acknowledged writes survived, so it
+/// stalls and says so on /ready; `--force-recover` opens it, accepting that loss.
+#[test]
+fn a_reboot_without_a_clean_shutdown_stalls_until_forced() {
+    let mut node = Node::start("power-loss", &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let stream = runtime.block_on(async {
+        let client = root(&node, Transport::Tcp).await;
+        let stream = client.create_stream("before-the-crash").await.unwrap().id;
+        let options = TopicCreateOptions { partitions_count: Some(1), ..Default::default() };
+        client.create_topic(&id(stream), "t", &options).await.unwrap();
+        let mut batch = messages("kept", 2);
+        client
+            .send_messages(&id(stream), &id(0), &Partitioning::partition_id(0), &mut batch)
+            .await
+            .unwrap();
+        stream
+    });
+    node.kill();
+    std::fs::write(node.data_dir.join("boot_id"), "a-boot-before-the-power-loss\n").unwrap();
+    node.restart();
+    let (status, body) = node.http_get("/ready");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("recovering_head"), "the stall is reported: {body}");
+    assert_eq!(node.stop(), Some(0));
+
+    node.settings.push("node.force_recover=true".into());
+    node.restart();
+    let (status, body) = node.http_get("/ready");
+    assert_eq!(status, 200, "{body}");
+    runtime.block_on(async {
+        let client = root(&node, Transport::Tcp).await;
+        let polled = client
+            .poll_messages(
+                &id(stream),
+                &id(0),
+                Some(0),
+                &Consumer::new(id(1)),
+                &PollingStrategy::first(),
+                10,
+                false,
+            )
+            .await
+            .unwrap();
+        assert_eq!(payloads(&polled), ["kept-0", "kept-1"], "completed writes survived the kill");
+    });
+}

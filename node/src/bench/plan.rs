@@ -58,7 +58,8 @@ impl Plan {
             Workload::Ppc => producers.max(consumers),
             Workload::Cg => 1,
         });
-        let partitions = args.partitions.unwrap_or(if workload == Workload::Cg { consumers } else { 1 });
+        let partitions =
+            args.partitions.unwrap_or(if workload == Workload::Cg { consumers } else { 1 });
         if streams == 0 || partitions == 0 {
             return Err("streams and partitions must be above 0".into());
         }
@@ -188,10 +189,10 @@ mod tests {
         assert_eq!(plan.prefill().len(), 3);
         assert!(plan.prefill().iter().all(|(_, batches)| *batches == 7));
         let plan = plan("cg -c 3 --partitions 2 -b 5 -P 10").unwrap();
-        assert_eq!(plan.prefill(), vec![
-            (Slot { stream: 0, partition: 0 }, 8),
-            (Slot { stream: 0, partition: 1 }, 8)
-        ]);
+        assert_eq!(
+            plan.prefill(),
+            vec![(Slot { stream: 0, partition: 0 }, 8), (Slot { stream: 0, partition: 1 }, 8)]
+        );
         assert_eq!(plan.group_target(), 160);
     }
 

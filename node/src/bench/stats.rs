@@ -64,7 +64,8 @@ impl Default for ActorStats {
 impl ActorStats {
     /// Records one completed request that finished `at` (since the run's start).
     pub fn record(&mut self, at: Duration, latency: Duration, messages: u64, bytes: u64) {
-        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX).clamp(1, LATENCY_MAX_US);
+        let micros =
+            u64::try_from(latency.as_micros()).unwrap_or(u64::MAX).clamp(1, LATENCY_MAX_US);
         self.latency.record(micros).expect("clamped into the histogram's range");
         self.messages += messages;
         self.bytes += bytes;

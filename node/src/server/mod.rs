@@ -90,8 +90,21 @@ pub fn run(config: Config) -> ExitCode {
             other => fatal(ExitCode::Internal, &format!("unexpected start-up event {other:?}")),
         }
     }
-    bootstrap_chores(&config, &controls[0], &events_received);
-    wait_caught_up(&router);
+    let stalled = stalled_groups(&router);
+    if stalled.is_empty() {
+        bootstrap_chores(&config, &controls[0], &events_received);
+        wait_caught_up(&router);
+    } else {
+        // Stall and say so: serve what can be served, report the stall on /ready.
+        for (group, reason) in &stalled {
+            tracing::error!(group, reason, "group stalled; bootstrap skipped");
+        }
+        eprintln!(
+            "vireo: {} group(s) stalled in recovering_head; /ready reports it. Restart with \
+             --force-recover to accept losing acknowledged writes that were not synced.",
+            stalled.len()
+        );
+    }
     for control in &controls {
         let _ = control.send(Control::Listen);
     }
@@ -167,6 +180,22 @@ fn bootstrap_chores(
         }
         other => fatal(ExitCode::Internal, &format!("unexpected start-up event {other:?}")),
     }
+}
+
+/// Groups that cannot make progress on their own, with the replica's reason.
+fn stalled_groups(router: &Arc<Router>) -> Vec<(u32, &'static str)> {
+    let mut stalled = Vec::new();
+    for shard in 0..router.shard_count() {
+        let (reply, replied) = flume::bounded(1);
+        if router.try_send(shard, ShardMessage::Report { reply })
+            && let Ok(report) = replied.recv_timeout(Duration::from_secs(5))
+        {
+            stalled.extend(
+                report.groups.iter().filter_map(|g| g.stall_reason.map(|reason| (g.group, reason))),
+            );
+        }
+    }
+    stalled
 }
 
 /// Waits (bounded) until every group reports ready: journals replayed.

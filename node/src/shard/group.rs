@@ -142,12 +142,18 @@ pub fn ensure_formatted(
 
 impl<S: Machine> GroupDriver<S> {
     /// Recovers the group's data file and opens its replica.
+    ///
+    /// `force_recover` is the operator's escape hatch (see `server/evidence.rs`): a
+    /// replica that was left in `recovering_head` by an earlier start (the superblock
+    /// records it) is opened as if its completed writes had survived, accepting the loss
+    /// of acknowledged writes that were not synced.
     pub fn open(
         disk: &mut Disk,
         config: ReplicaConfig,
         layout: JournalLayout,
         machine: S,
         evidence: RestartEvidence,
+        force_recover: bool,
         seed: u64,
     ) -> Result<Self, GroupStartError> {
         let group = config.group;
@@ -158,7 +164,15 @@ impl<S: Machine> GroupDriver<S> {
             .map_err(|e| error(e.to_string()))?;
         let mut store =
             JournalStore::new(layout, file, config.message_size_max, journal_tag(group));
-        let recovered = store.recover(storage).map_err(|e| error(e.to_string()))?;
+        let mut recovered = store.recover(storage).map_err(|e| error(e.to_string()))?;
+        if force_recover && recovered.state.recovering_head {
+            tracing::warn!(
+                group,
+                "--force-recover: leaving recovering_head; acknowledged writes that were not \
+                 synced before the crash may be lost"
+            );
+            recovered.state.recovering_head = false;
+        }
         let replica = Replica::open(config, machine, recovered, evidence, seed)
             .map_err(|e| GroupStartError::Open { group, message: e.to_string() })?;
         replica.check_invariants();

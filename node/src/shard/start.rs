@@ -173,6 +173,7 @@ fn open(setup: &ShardSetup) -> Result<Shard, String> {
                 layout,
                 machine,
                 setup.evidence,
+                config.node.force_recover,
                 seed,
             )
             .map_err(|error| error.to_string())?;
@@ -192,6 +193,7 @@ fn open(setup: &ShardSetup) -> Result<Shard, String> {
                 layout,
                 machine,
                 setup.evidence,
+                config.node.force_recover,
                 seed,
             )
             .map_err(|error| error.to_string())?;
