@@ -53,6 +53,8 @@ pub struct SimClient {
     pub issuing: bool,
     timeout_ticks: u64,
     clock_skew_us: i64,
+    /// Largest `APPEND` payload (bytes drawn uniformly from 1 to this).
+    pub payload_size_max: u64,
     /// Where to send next (learned from replies' views).
     target: u8,
     /// Activity counts.
@@ -100,6 +102,7 @@ impl SimClient {
             issuing: true,
             timeout_ticks,
             clock_skew_us: skew,
+            payload_size_max: 48,
             target,
             stats: ClientStats::default(),
         }
@@ -159,7 +162,7 @@ impl SimClient {
         let body = if roll < 7 {
             header.operation = APPEND;
             let partition = u8::try_from(self.prng.below(PARTITIONS as u64)).expect("small");
-            let length = 1 + self.prng.below(48);
+            let length = 1 + self.prng.below(self.payload_size_max);
             let mut body = vec![partition];
             body.extend((0..length).map(|_| u8::try_from(self.prng.below(256)).expect("byte")));
             body

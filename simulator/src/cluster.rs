@@ -120,10 +120,11 @@ impl Cluster {
                 chunks: allowed,
             }));
             // The data disk: no faults (no atlas), only crash effects.
-            let data_disk = SimStorage::new(
+            let mut data_disk = SimStorage::new(
                 seed ^ 0xda7a_d15c ^ u64::from(replica) << 40,
                 options.storage.clone(),
             );
+            data_disk.set_scattered_crashes(options.log.scattered_crashes);
             let mut node = SimNode::new(
                 replica,
                 config_for(&options, replica),
@@ -137,14 +138,16 @@ impl Cluster {
         }
         let clients = (0..options.client_count)
             .map(|index| {
-                SimClient::new(
+                let mut client = SimClient::new(
                     seed ^ 0xc11e_0000 ^ (index as u64) << 32,
                     CLUSTER,
                     n,
                     options.requests_per_client,
                     options.client_timeout_ticks,
                     options.node.clock_skew_us_max,
-                )
+                );
+                client.payload_size_max = options.payload_size_max;
+                client
             })
             .collect();
         let mut cluster = Self {
@@ -598,6 +601,7 @@ impl Cluster {
                     partition,
                     first_offset: log.first_offset(),
                     next_offset: log.next_offset(),
+                    from: log.first_offset(),
                     batches,
                     source: "reopened disk image",
                 })?;

@@ -151,7 +151,7 @@ impl SimNode {
         let seed = self.seed.wrapping_add(self.boots);
         let disk = self.data_disk.take().expect("a stopped process's data disk");
         let checkpoint_op = recovered.state.checkpoint.op;
-        let data = DataLogs::open(disk, &self.log_options, checkpoint_op);
+        let data = DataLogs::open(disk, &self.log_options, checkpoint_op, self.boots);
         let machine = SimStateMachine { data: Some(data), ..SimStateMachine::default() };
         // (A refusal ends the run, data disk and all: the cluster panics on it.)
         let mut replica = Replica::open(self.config.clone(), machine, recovered, evidence, seed)

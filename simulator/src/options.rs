@@ -86,6 +86,9 @@ pub struct LogOptions {
     pub read_bytes_max: u32,
     /// Preallocate each segment's log file.
     pub preallocate: bool,
+    /// The data disk's crashes tear writes into any subset of sectors and lose each
+    /// unsynced sector independently (otherwise: prefixes, and all unsynced sectors).
+    pub scattered_crashes: bool,
 }
 
 /// All knobs of one run.
@@ -115,6 +118,9 @@ pub struct Options {
     pub requests_per_client: u64,
     /// Client request timeout before a retry, in ticks.
     pub client_timeout_ticks: u64,
+    /// Largest `APPEND` payload a client sends (large ones fill log chunks and segments
+    /// between checkpoints, so crashes find unsynced and torn log writes).
+    pub payload_size_max: u64,
     /// Network faults.
     pub network: NetworkOptions,
     /// Storage faults.
@@ -194,6 +200,7 @@ impl Options {
                 clock_skew_us_max: if prng.below(2) == 0 { 0 } else { prng.below(5_000_000) },
             },
             // Drawn last: every knob above keeps the value it had before logs existed.
+            payload_size_max: [48, 48, 48, 600, 3_000][pick(&mut prng, 5)],
             log: LogOptions {
                 segment_size_bytes: [8, 12, 16, 32, 64, 256][pick(&mut prng, 6)] * 1024,
                 write_chunk_bytes: [4, 8, 16, 64][pick(&mut prng, 4)] * 1024,
@@ -201,6 +208,7 @@ impl Options {
                 io_in_flight_max: 4 + u32::try_from(prng.below(13)).expect("small"),
                 read_bytes_max: [16, 24, 64][pick(&mut prng, 3)] * 1024,
                 preallocate: prng.below(2) == 0,
+                scattered_crashes: prng.below(2) == 0,
             },
         }
     }
@@ -213,14 +221,16 @@ impl Options {
         let d = &self.node;
         format!(
             "seed={} replicas={} clients={} durability={:?} journal_slots={} pipeline={} checkpoint_interval={} \
-             clients_max={} ticks_safety={} ticks_liveness={} requests_per_client={} client_timeout={}\n\
+             clients_max={} ticks_safety={} ticks_liveness={} requests_per_client={} client_timeout={} \
+             payload_max={}\n\
              network: loss={:.3} duplicate={:.3} delay={}+exp({}) capacity={} partition={:.4}/heal={:.4}/min={} \
              asymmetric={:.2} clog={:.4}/mean={}\n\
              storage: write_corrupt={:.3} read_corrupt={:.3} misdirect={:.3} latent={:.3} read_latency={:?} \
              write_latency={:?}\n\
              nodes: crash={:.4} restart={:.4} power_loss={:.2} pause={:.4}/unpause={:.3} cluster_power_loss={} \
              clock_skew_us_max={}\n\
-             logs: segment={} write_chunk={} cache={} in_flight={} read_max={} preallocate={}",
+             logs: segment={} write_chunk={} cache={} in_flight={} read_max={} preallocate={} \
+             scattered_crashes={}",
             self.seed,
             self.replica_count,
             self.client_count,
@@ -233,6 +243,7 @@ impl Options {
             self.ticks_liveness,
             self.requests_per_client,
             self.client_timeout_ticks,
+            self.payload_size_max,
             n.loss,
             n.duplicate,
             n.delay_min_ticks,
@@ -263,6 +274,7 @@ impl Options {
             self.log.io_in_flight_max,
             self.log.read_bytes_max,
             self.log.preallocate,
+            self.log.scattered_crashes,
         )
     }
 }

@@ -138,14 +138,18 @@ pub struct DataLogs {
     pub stats: LogStats,
     /// The first thing that went wrong, for the checker to report.
     pub problem: Option<String>,
+    /// Per partition, changes whenever the log may lose records (a new process, a
+    /// reset): a checker may skip batches it verified in the same generation.
+    generations: [u64; PARTITIONS],
 }
 
 impl DataLogs {
     /// Opens every log on `disk` (recovery) and cuts it after `checkpoint_op`. A log that
     /// cannot be opened or cut is a bug (the data disk has no faults): it panics, like a
     /// journal that cannot be recovered.
+    /// `boot` numbers this process among the replica's.
     #[must_use]
-    pub fn open(mut disk: SimStorage, options: &LogOptions, checkpoint_op: u64) -> Self {
+    pub fn open(mut disk: SimStorage, options: &LogOptions, checkpoint_op: u64, boot: u64) -> Self {
         assert_eq!(disk.in_flight(), 0, "a starting process has no I/O in flight");
         let mut stats = LogStats::default();
         let mut logs = Vec::with_capacity(PARTITIONS);
@@ -186,7 +190,14 @@ impl DataLogs {
             restore_mode: RestoreMode::Open,
             stats,
             problem,
+            generations: [boot << 32; PARTITIONS],
         }
+    }
+
+    /// The partition's generation (see the field).
+    #[must_use]
+    pub fn generation(&self, partition: usize) -> u64 {
+        self.generations[partition]
     }
 
     /// The logs, by partition.
@@ -264,6 +275,7 @@ impl DataLogs {
         assert!(others.is_empty(), "the disk was drained");
         assert_eq!(log.next_offset(), next_offset);
         self.logs[partition] = log;
+        self.generations[partition] += 1;
     }
 
     /// Appends an `APPEND`'s payload at `offset` (the model's).
@@ -359,12 +371,16 @@ impl DataLogs {
         }
     }
 
-    /// Every batch of `partition`, in offset order, through the log's read API: recent
-    /// ones from its cache, older ones by executing its read plans against the disk
-    /// (which verifies each record's crc32c, position and offsets). Also returns the
-    /// number of disk reads.
-    pub fn read_all(&self, partition: usize) -> Result<(Vec<StoredBatch>, u64), String> {
-        read_all(&self.logs[partition], &self.disk)
+    /// The batches of `partition` from offset `from` on, in offset order, through the
+    /// log's read API: recent ones from its cache, older ones by executing its read plans
+    /// against the disk (which verifies each record's crc32c, position and offsets). Also
+    /// returns the number of disk reads.
+    pub fn read_from(
+        &self,
+        partition: usize,
+        from: u64,
+    ) -> Result<(Vec<StoredBatch>, u64), String> {
+        read_from(&self.logs[partition], &self.disk, from)
     }
 
     /// Flushes and drains every log, then reopens a copy of the disk's image (a fresh
@@ -403,14 +419,18 @@ impl DataLogs {
                     live.next_offset()
                 ));
             }
-            out.push(read_all(&log, &image)?);
+            out.push(read_from(&log, &image, log.first_offset())?);
         }
         Ok(out)
     }
 }
 
-fn read_all(log: &PartitionLog, disk: &SimStorage) -> Result<(Vec<StoredBatch>, u64), String> {
-    let mut offset = log.first_offset();
+fn read_from(
+    log: &PartitionLog,
+    disk: &SimStorage,
+    from: u64,
+) -> Result<(Vec<StoredBatch>, u64), String> {
+    let mut offset = from.max(log.first_offset());
     let end = log.next_offset();
     let mut batches = Vec::new();
     let mut reads = 0;

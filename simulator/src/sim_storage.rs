@@ -11,7 +11,10 @@
 //! * **misdirected write**: a write lands at another slot of the same chunk, the target
 //!   keeps its old bytes;
 //! * **crash**: in-flight writes are torn (a random prefix of their sectors lands), and on
-//!   a power loss every write not covered by a sync is lost.
+//!   a power loss every write not covered by a sync is lost. With *scattered crashes*
+//!   (the data disk, per seed) a torn write lands a random subset of its sectors, and a
+//!   power loss loses each unsynced sector independently (the rest reached the media):
+//!   the adversary the partition log's recovery is written for.
 //!
 //! Latency: every I/O completes after a random number of ticks, so completions reorder.
 
@@ -130,6 +133,7 @@ pub struct SimStorage {
     options: StorageOptions,
     atlas: Option<FaultAtlas>,
     faults_enabled: bool,
+    scattered_crashes: bool,
     /// Injected faults so far.
     pub faults: StorageFaults,
 }
@@ -149,6 +153,7 @@ impl SimStorage {
             options,
             atlas: None,
             faults_enabled: false,
+            scattered_crashes: false,
             faults: StorageFaults::default(),
         }
     }
@@ -161,6 +166,12 @@ impl SimStorage {
     /// Turns random faults on or off (off for first boot and the liveness phase).
     pub fn set_faults_enabled(&mut self, enabled: bool) {
         self.faults_enabled = enabled;
+    }
+
+    /// Crashes tear writes into any subset of their sectors, and power losses lose each
+    /// unsynced sector independently (see the module documentation).
+    pub fn set_scattered_crashes(&mut self, scattered: bool) {
+        self.scattered_crashes = scattered;
     }
 
     /// Advances the disk's clock; I/O due by now completes on the next `poll`.
@@ -189,12 +200,26 @@ impl SimStorage {
         for io in in_flight {
             if let IoRequest::Write { offset_bytes, buffer, .. } = io.request {
                 let sectors = buffer.len() / SECTOR_SIZE;
-                let landed = usize::try_from(self.prng.below(sectors as u64 + 1)).expect("small");
-                if landed < sectors {
-                    self.faults.torn_writes += 1;
-                }
                 let file = self.files.entry(io.name).or_default();
-                write_bytes(file, offset_bytes, &buffer[..landed * SECTOR_SIZE]);
+                if self.scattered_crashes {
+                    let mut landed = 0;
+                    for (index, sector) in buffer.chunks_exact(SECTOR_SIZE).enumerate() {
+                        if self.prng.below(2) == 0 {
+                            write_bytes(file, offset_bytes + (index * SECTOR_SIZE) as u64, sector);
+                            landed += 1;
+                        }
+                    }
+                    if landed < sectors {
+                        self.faults.torn_writes += 1;
+                    }
+                } else {
+                    let landed =
+                        usize::try_from(self.prng.below(sectors as u64 + 1)).expect("small");
+                    if landed < sectors {
+                        self.faults.torn_writes += 1;
+                    }
+                    write_bytes(file, offset_bytes, &buffer[..landed * SECTOR_SIZE]);
+                }
             }
         }
         if power_loss {
@@ -202,6 +227,18 @@ impl SimStorage {
                 for sector in std::mem::take(&mut file.dirty) {
                     let start = usize::try_from(sector).expect("fits") * SECTOR_SIZE;
                     let end = start + SECTOR_SIZE;
+                    if self.scattered_crashes && self.prng.below(2) == 0 {
+                        // This one reached the media before the power went.
+                        let end = end.min(file.current.len());
+                        if file.durable.len() < end {
+                            file.durable.resize(end, 0);
+                        }
+                        if start < end {
+                            let (current, durable) = (&file.current, &mut file.durable);
+                            durable[start..end].copy_from_slice(&current[start..end]);
+                        }
+                        continue;
+                    }
                     if end <= file.current.len() {
                         let old = file
                             .durable

@@ -13,6 +13,8 @@
 //! snapshot carries offsets, not batches): its logs may start above offset 0, and only
 //! the suffix they hold is compared. Every other replica's logs must start at 0.
 
+use std::collections::BTreeMap;
+
 use vireo_consensus::Replica;
 use vireo_storage::partition::{BatchMeta, StoredBatch};
 
@@ -44,7 +46,9 @@ pub struct Shown<'a> {
     pub first_offset: u64,
     /// The log's next offset.
     pub next_offset: u64,
-    /// Every batch it holds.
+    /// The offset of the first batch shown (at least `first_offset`).
+    pub from: u64,
+    /// Every batch it holds from `from` on.
     pub batches: &'a [StoredBatch],
     /// Where they were read (for the report).
     pub source: &'static str,
@@ -55,6 +59,9 @@ pub struct Shown<'a> {
 pub struct PartitionLogChecker {
     expected: Vec<Vec<Expected>>,
     learned: usize,
+    /// Per (replica, partition): the log generation and the offset below which its
+    /// batches were verified (periodic checks only read what is new).
+    verified: BTreeMap<(u8, usize), (u64, u64)>,
     /// Checks, batches verified and disk reads.
     pub stats: LogStats,
 }
@@ -64,6 +71,7 @@ impl Default for PartitionLogChecker {
         Self {
             expected: (0..PARTITIONS).map(|_| Vec::new()).collect(),
             learned: 0,
+            verified: BTreeMap::new(),
             stats: LogStats::default(),
         }
     }
@@ -106,7 +114,8 @@ impl PartitionLogChecker {
         self.expected[partition].partition_point(|expected| expected.op <= op) as u64
     }
 
-    /// Checks a running replica's logs as they are (reads from its cache and disk).
+    /// Checks a running replica's logs as they are (reads from its cache and disk): every
+    /// batch appended since the last check of the same log generation, or all of them.
     pub fn check(
         &mut self,
         replica_index: u8,
@@ -135,7 +144,12 @@ impl PartitionLogChecker {
                     "replica {replica_index} partition {partition}: faulty span in a live log: {fault:?}"
                 )));
             }
-            let (batches, reads) = data.read_all(partition).map_err(|error| {
+            let generation = data.generation(partition);
+            let from = match self.verified.get(&(replica_index, partition)) {
+                Some(&(verified_generation, offset)) if verified_generation == generation => offset,
+                _ => log.first_offset(),
+            };
+            let (batches, reads) = data.read_from(partition, from).map_err(|error| {
                 violation(format!("replica {replica_index} partition {partition}: {error}"))
             })?;
             self.stats.disk_reads += reads;
@@ -146,9 +160,11 @@ impl PartitionLogChecker {
                 partition,
                 first_offset: log.first_offset(),
                 next_offset: log.next_offset(),
+                from: from.max(log.first_offset()),
                 batches: &batches,
                 source: "live log",
             })?;
+            self.verified.insert((replica_index, partition), (generation, log.next_offset()));
         }
         self.stats.checks += 1;
         Ok(())
@@ -157,7 +173,7 @@ impl PartitionLogChecker {
     /// Compares what one partition's log showed with the committed history.
     pub fn compare(&mut self, shown: Shown<'_>) -> Result<(), Violation> {
         let Shown { replica, partition, source, .. } = shown;
-        let (first, next) = (shown.first_offset, shown.next_offset);
+        let (first, next, from) = (shown.first_offset, shown.next_offset, shown.from);
         let committed = self.count_through(partition, shown.commit_min);
         let at = |what: String| {
             violation(format!("replica {replica} partition {partition} ({source}): {what}"))
@@ -173,13 +189,13 @@ impl PartitionLogChecker {
                 "starts at offset {first} without a state transfer: offsets below it are lost"
             )));
         }
-        if shown.batches.len() as u64 != next - first {
+        if from < first || from > next || shown.batches.len() as u64 != next - from {
             return Err(at(format!(
-                "spans offsets {first}..{next} but reads back {} batches",
+                "spans offsets {first}..{next} but reads back {} batches from {from}",
                 shown.batches.len()
             )));
         }
-        for (offset, batch) in (first..).zip(shown.batches) {
+        for (offset, batch) in (from..).zip(shown.batches) {
             let expected = &self.expected[partition][usize::try_from(offset).expect("fits")];
             let meta = BatchMeta {
                 base_offset: offset,
