@@ -109,7 +109,7 @@ fn main() -> ExitCode {
             };
             ExitCode::from(vireo_node::server::run(config) as u8)
         }
-        Command::Bench(args) => vireo_node::bench::run(args),
+        Command::Bench(args) => vireo_node::bench::run(&args),
         Command::Admin(command) => vireo_node::cli::run(command),
     }
 }

@@ -126,7 +126,7 @@ pub fn prepare_batch(
         .map_or(1, |elapsed| u64::try_from(elapsed.as_micros()).unwrap_or(1));
     let messages: Vec<OutgoingMessage<'_>> = (0..plan.messages_per_batch)
         .map(|position| OutgoingMessage {
-            id: (u128::from(index) + 1) << 64 | u128::from(position) + 1,
+            id: ((u128::from(index) + 1) << 64) | (u128::from(position) + 1),
             origin_timestamp,
             payload: &payload,
             user_headers: &[],

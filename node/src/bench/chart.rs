@@ -9,7 +9,7 @@ use super::stats::BUCKET;
 const WIDTH: f64 = 900.0;
 const PANEL_HEIGHT: f64 = 300.0;
 const MARGIN_LEFT: f64 = 70.0;
-const MARGIN_RIGHT: f64 = 20.0;
+const MARGIN_RIGHT: f64 = 40.0;
 const MARGIN_TOP: f64 = 40.0;
 const MARGIN_BOTTOM: f64 = 45.0;
 const COLORS: [(&str, &str); 2] = [("producers", "#1f77b4"), ("consumers", "#ff7f0e")];

@@ -18,7 +18,7 @@ pub mod stats;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -26,15 +26,15 @@ pub use args::{BenchArgs, Workload, parse_size};
 use tokio::sync::Barrier;
 
 use self::actors::{ActorKind, ActorReport, Shared};
-use self::plan::{Plan, TOPIC_NAME};
+use self::plan::Plan;
 use self::report::{Report, actor_summaries, describe, summarize};
 use self::setup::StreamIds;
 use crate::client::{Client, ClientConfig, Id};
 
 /// Runs the bench described by `args`.
 #[must_use]
-pub fn run(args: BenchArgs) -> ExitCode {
-    let plan = match Plan::new(&args) {
+pub fn run(args: &BenchArgs) -> ExitCode {
+    let plan = match Plan::new(args) {
         Ok(plan) => plan,
         Err(error) => {
             eprintln!("vireo bench: {error}");
@@ -52,7 +52,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(execute(&args, plan)) {
+    match runtime.block_on(execute(args, plan)) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {
@@ -195,7 +195,6 @@ async fn measure(
     if let Some(group) = group {
         let (stream, topic) = (Id::Numeric(ids[0].stream), Id::Numeric(ids[0].topic));
         let _ = admin.delete_consumer_group(&stream, &topic, &Id::Numeric(group)).await;
-        let _ = consumed.load(Ordering::Relaxed);
     }
     Ok((reports, consumer_target))
 }
@@ -265,7 +264,6 @@ fn print_and_check(report: &Report, actors: &[ActorReport]) -> bool {
     if failovers > 0 {
         println!("client reconnects during the run: {failovers}");
     }
-    let _ = TOPIC_NAME;
     ok
 }
 

@@ -151,7 +151,7 @@ mod tests {
         args: BenchArgs,
     }
 
-    fn plan(line: &str) -> Result<Plan, String> {
+    fn plan_of(line: &str) -> Result<Plan, String> {
         let args = Cli::try_parse_from(format!("bench {line}").split_whitespace())
             .map_err(|error| error.to_string())?
             .args;
@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn pinned_producers_get_a_stream_each_by_default() {
-        let plan = plan("pp -p 8").unwrap();
+        let plan = plan_of("pp -p 8").unwrap();
         assert_eq!((plan.streams, plan.partitions, plan.consumers), (8, 1, 0));
         assert_eq!(plan.pinned(3), Slot { stream: 3, partition: 0 });
         assert!(plan.prefill().is_empty());
@@ -168,16 +168,16 @@ mod tests {
 
     #[test]
     fn total_data_sets_batches_per_actor() {
-        let plan = plan("pp -p 4 -m 1KB -P 100 -T 1MB").unwrap();
+        let plan = plan_of("pp -p 4 -m 1KB -P 100 -T 1MB").unwrap();
         // 1 MB over 4 producers of 100 KB batches: 2.5 → 3 batches each.
         assert_eq!(plan.batches, 3);
     }
 
     #[test]
     fn ppc_consumers_read_what_their_slot_receives() {
-        let plan = plan("ppc -p 4 -c 2 -s 2 -b 10 -P 5").unwrap();
+        let plan = plan_of("ppc -p 4 -c 2 -s 2 -b 10 -P 5").unwrap();
         assert_eq!(plan.consumer_target(0), 2 * 10 * 5);
-        let plan = plan("ppc -p 2 -c 4 -b 10 -P 5").unwrap();
+        let plan = plan_of("ppc -p 2 -c 4 -b 10 -P 5").unwrap();
         assert_eq!(plan.streams, 4);
         assert_eq!(plan.consumer_target(1), 50);
         assert_eq!(plan.consumer_target(3), 0, "stream 3 has no producer");
@@ -185,10 +185,10 @@ mod tests {
 
     #[test]
     fn consumer_workloads_prefill_their_partitions() {
-        let plan = plan("pc -c 3 -b 7").unwrap();
+        let plan = plan_of("pc -c 3 -b 7").unwrap();
         assert_eq!(plan.prefill().len(), 3);
         assert!(plan.prefill().iter().all(|(_, batches)| *batches == 7));
-        let plan = plan("cg -c 3 --partitions 2 -b 5 -P 10").unwrap();
+        let plan = plan_of("cg -c 3 --partitions 2 -b 5 -P 10").unwrap();
         assert_eq!(
             plan.prefill(),
             vec![(Slot { stream: 0, partition: 0 }, 8), (Slot { stream: 0, partition: 1 }, 8)]
@@ -198,8 +198,8 @@ mod tests {
 
     #[test]
     fn impossible_plans_are_refused() {
-        assert!(plan("pp -p 0").is_err());
-        assert!(plan("pc -c 1 -P 0").is_err());
-        assert!(plan("pp --partitions 0").is_err());
+        assert!(plan_of("pp -p 0").is_err());
+        assert!(plan_of("pc -c 1 -P 0").is_err());
+        assert!(plan_of("pp --partitions 0").is_err());
     }
 }
