@@ -497,6 +497,11 @@ impl PartitionLog {
             segment.check_invariants();
             let last = i + 1 == self.segments.len();
             assert_eq!(segment.sealed, !last, "only the last segment is open");
+            assert!(
+                !segment.sealed || segment.writers().iter().all(|writer| !writer.holds_staging()),
+                "sealed segment {} holds a staging chunk",
+                segment.base_offset
+            );
             if let Some(next) = self.segments.get(i + 1) {
                 assert_eq!(segment.end_offset(), next.base_offset, "segments not contiguous");
             }

@@ -241,9 +241,12 @@ impl<S: Storage + ?Sized> Recovery<'_, S> {
             let (entries, data_end) = build_entries(&scanned[i], next_base, &mut running)?;
             self.repair_indexes(&scanned[i], &entries)?;
             let chunk = self.config.write_chunk_bytes;
-            let mut segment =
-                Segment::new(scanned[i].base_offset, scanned[i].files, entries, data_end, chunk);
-            segment.sealed = next_base.is_some();
+            let (base, files) = (scanned[i].base_offset, scanned[i].files);
+            let segment = if next_base.is_some() {
+                Segment::new_sealed(base, files, entries, data_end, chunk)
+            } else {
+                Segment::new(base, files, entries, data_end, chunk)
+            };
             segments.push_back(segment);
         }
         let last = segments.back().expect("at least one segment");

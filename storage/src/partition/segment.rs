@@ -129,6 +129,34 @@ impl Segment {
         Self { base_offset, entries, log, index, time_index, sealed: false, time_running_max_us }
     }
 
+    /// A sealed segment over open files whose log ends at `log_end_bytes` and whose index
+    /// files hold exactly `entries` (recovery): it is never appended to, so its writers
+    /// hold no staging chunks (an open segment's two index chunks alone are
+    /// `2 * INDEX_CHUNK_BYTES`; a restart must not pin that for every sealed segment).
+    pub(crate) fn new_sealed(
+        base_offset: u64,
+        files: [FileId; 3],
+        entries: Vec<Entry>,
+        log_end_bytes: u64,
+        write_chunk_bytes: usize,
+    ) -> Self {
+        let index_end = (entries.len() * OFFSET_INDEX_ENTRY_SIZE) as u64;
+        let time_end = (entries.len() * TIME_INDEX_ENTRY_SIZE) as u64;
+        let index =
+            FileWriter::new_released(files[1], TailPolicy::Rewrite, INDEX_CHUNK_BYTES, index_end);
+        let time_index =
+            FileWriter::new_released(files[2], TailPolicy::Rewrite, INDEX_CHUNK_BYTES, time_end);
+        let log_start = round_up(usize::try_from(log_end_bytes).expect("segment fits usize"));
+        let log = FileWriter::new_released(
+            files[0],
+            TailPolicy::Pad,
+            write_chunk_bytes,
+            log_start as u64,
+        );
+        let time_running_max_us = entries.iter().map(|e| e.max_timestamp_us).max().unwrap_or(0);
+        Self { base_offset, entries, log, index, time_index, sealed: true, time_running_max_us }
+    }
+
     pub(crate) fn file(&self, kind: SegmentFile) -> FileId {
         self.writer(kind).file
     }

@@ -107,22 +107,48 @@ impl FileWriter {
         end_bytes: u64,
         tail: &[u8],
     ) -> Self {
-        assert!(chunk_bytes.is_multiple_of(SECTOR_SIZE) && chunk_bytes > 0, "bad chunk size");
-        assert_eq!(end_bytes % SECTOR_SIZE as u64, tail.len() as u64, "tail must fill to end");
-        assert!(policy == TailPolicy::Rewrite || tail.is_empty(), "Pad writers start aligned");
-        let staging_offset = end_bytes - tail.len() as u64;
         let staging = (!tail.is_empty()).then(|| {
             let mut buffer = AlignedBuffer::zeroed(chunk_bytes);
             buffer[..tail.len()].copy_from_slice(tail);
             buffer
         });
+        Self::build(file, policy, chunk_bytes, end_bytes, tail.len(), staging)
+    }
+
+    /// A writer of a sealed file ending at `end_bytes` (its partial tail sector, if any,
+    /// is on disk): nothing is ever appended, so it holds no staging chunk — as if
+    /// `release_staging` had been called.
+    pub(crate) fn new_released(
+        file: FileId,
+        policy: TailPolicy,
+        chunk_bytes: usize,
+        end_bytes: u64,
+    ) -> Self {
+        let tail_length = usize::try_from(end_bytes % SECTOR_SIZE as u64).expect("below a sector");
+        let mut writer = Self::build(file, policy, chunk_bytes, end_bytes, tail_length, None);
+        writer.released = true;
+        writer
+    }
+
+    fn build(
+        file: FileId,
+        policy: TailPolicy,
+        chunk_bytes: usize,
+        end_bytes: u64,
+        tail_length: usize,
+        staging: Option<AlignedBuffer>,
+    ) -> Self {
+        assert!(chunk_bytes.is_multiple_of(SECTOR_SIZE) && chunk_bytes > 0, "bad chunk size");
+        assert_eq!(end_bytes % SECTOR_SIZE as u64, tail_length as u64, "tail must fill to end");
+        assert!(policy == TailPolicy::Rewrite || tail_length == 0, "Pad writers start aligned");
+        let staging_offset = end_bytes - tail_length as u64;
         Self {
             file,
             policy,
             chunk_bytes,
             staging,
             staging_offset,
-            staging_len: tail.len(),
+            staging_len: tail_length,
             unflushed: false,
             released: false,
             queued: VecDeque::new(),
@@ -151,6 +177,11 @@ impl FileWriter {
     /// Nothing appended is waiting in memory or in a queue for its write.
     pub(crate) fn is_flushed(&self) -> bool {
         self.is_idle() && !self.unflushed
+    }
+
+    /// Whether a staging chunk is held in memory.
+    pub(crate) fn holds_staging(&self) -> bool {
+        self.staging.is_some()
     }
 
     /// Bytes staged and not yet handed to a write.

@@ -212,6 +212,27 @@ fn reopen_after_flush_is_clean_and_identical() {
 }
 
 #[test]
+fn reopened_sealed_segments_hold_no_staging_chunks() {
+    // Recovery used to build every sealed segment like an open one: both index writers
+    // kept a staging chunk (2 * INDEX_CHUNK_BYTES per sealed segment after a restart).
+    let mut h = Harness::new(small_config());
+    h.append(120);
+    h.flush();
+    h.reopen();
+    let sealed: Vec<&Segment> = h.log.segments.iter().filter(|s| s.sealed).collect();
+    assert!(sealed.len() >= 2, "rotation happened");
+    for segment in sealed {
+        assert!(segment.writers().iter().all(|writer| !writer.holds_staging()));
+    }
+    // The open segment still appends; reads, rotation and another reopen still work.
+    h.append(60);
+    h.flush();
+    h.verify_all(0);
+    h.reopen();
+    h.verify_all(0);
+}
+
+#[test]
 fn unflushed_tail_is_cut_on_reopen_and_durable_prefix_kept() {
     let mut h = Harness::new(small_config());
     h.append(30);
