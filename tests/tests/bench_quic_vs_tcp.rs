@@ -65,6 +65,70 @@ async fn measure(node: &Node, transport: Transport, stream: u32, topic: u32) {
     );
 }
 
+/// `producers` concurrent producers, each sending `batches` batches of 1000 × 1 KB to
+/// its own partition over its own connection.
+async fn producers(
+    node: &Node,
+    transport: Transport,
+    stream: u32,
+    topic: u32,
+    producers: u32,
+    batches: u32,
+) {
+    let mut clients = Vec::new();
+    for _ in 0..producers {
+        clients.push(root(node, transport).await);
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (partition, client) in (0..producers).zip(clients) {
+        tasks.push(tokio::spawn(async move {
+            let payload = "y".repeat(1000);
+            for _ in 0..batches {
+                let mut batch: Vec<IggyMessage> =
+                    (0..1000).map(|_| IggyMessage::from_str(&payload).unwrap()).collect();
+                client
+                    .send_messages(
+                        &id(stream),
+                        &id(topic),
+                        &Partitioning::partition_id(partition),
+                        &mut batch,
+                    )
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let messages = f64::from(producers * batches * 1000);
+    println!(
+        "{transport:?}: {producers} producers × 1000×1KB batches: {:.0} MB/s, {:.0} msg/s",
+        messages * 1000.0 / 1e6 / elapsed,
+        messages / elapsed
+    );
+}
+
+#[test]
+#[ignore = "benchmark: run explicitly against a release build"]
+fn eight_producers_over_tcp_and_quic() {
+    let node = Node::start(
+        "bench8",
+        &["consensus.partition_message_size_max=2MiB", "storage.segment_size=64MiB"],
+    );
+    bounded(Duration::from_secs(900), async {
+        let client = root(&node, Transport::Tcp).await;
+        let stream = client.create_stream("bench8").await.unwrap().id;
+        let options = TopicCreateOptions { partitions_count: Some(8), ..Default::default() };
+        let topic = client.create_topic(&id(stream), "t", &options).await.unwrap().id;
+        for transport in [Transport::Tcp, Transport::Quic] {
+            producers(&node, transport, stream, topic, 8, 50).await;
+        }
+    });
+}
+
 #[test]
 #[ignore = "benchmark: run explicitly against a release build"]
 fn quic_through_the_edge_thread_versus_tcp_on_the_shards() {

@@ -33,6 +33,8 @@ pub trait Machine: StateMachine {
     fn checkpoint_ready(&self, targets: &[(PartitionKey, u64)]) -> bool;
     /// An environment failure the machine met (the node must stop).
     fn take_failure(&mut self) -> Option<String>;
+    /// Asserts the machine's invariants.
+    fn check_machine(&self);
 }
 
 impl Machine for MetadataMachine {
@@ -45,6 +47,9 @@ impl Machine for MetadataMachine {
     fn take_failure(&mut self) -> Option<String> {
         None
     }
+    fn check_machine(&self) {
+        self.check_invariants();
+    }
 }
 
 impl Machine for PartitionMachine {
@@ -56,6 +61,9 @@ impl Machine for PartitionMachine {
     }
     fn take_failure(&mut self) -> Option<String> {
         PartitionMachine::take_failure(self)
+    }
+    fn check_machine(&self) {
+        self.check_invariants();
     }
 }
 
@@ -278,6 +286,21 @@ impl<S: Machine> GroupDriver<S> {
     fn feed(&mut self, events: Vec<JournalEvent>) {
         for event in events {
             self.replica.on_io_done(io_done(event));
+        }
+    }
+
+    /// Asserts the driver's invariants: the replica's, the machine's, and that every
+    /// waiting client is a distinct session (one request in flight per client).
+    pub fn check_invariants(&self) {
+        self.replica.check_invariants();
+        self.replica.state_machine().check_machine();
+        assert!(
+            self.waiting.len()
+                <= self.replica.config().clients_max + self.replica.config().request_queue_max,
+            "more waiting clients than sessions and queued requests"
+        );
+        if let Some(pending) = &self.snapshot_pending {
+            assert!(pending.area < 2, "snapshot areas alternate between 0 and 1");
         }
     }
 

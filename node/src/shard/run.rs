@@ -43,6 +43,9 @@ impl Shard {
             self.check_failures();
             if !progress {
                 self.refresh_view();
+                if cfg!(debug_assertions) {
+                    self.check_invariants();
+                }
                 return;
             }
         }
@@ -146,6 +149,22 @@ impl Shard {
             driver.replica.on_request(message);
         }
         self.run();
+    }
+
+    /// Asserts every group's invariants (debug builds run it after every event).
+    pub fn check_invariants(&self) {
+        if let Some(driver) = self.metadata.borrow().as_ref() {
+            driver.check_invariants();
+        }
+        for driver in self.partitions.borrow().values() {
+            driver.check_invariants();
+        }
+        assert!(self.view.borrow().applied_op <= self.view_ceiling(), "view ahead of group 0");
+    }
+
+    /// The highest op group 0 could have applied (its head, when owned here).
+    fn view_ceiling(&self) -> u64 {
+        self.metadata.borrow().as_ref().map_or(u64::MAX, |driver| driver.replica.op())
     }
 
     /// Ticks every replica.
