@@ -52,3 +52,51 @@ fn produce_and_consume_over_tcp_and_quic() {
         }
     });
 }
+
+#[test]
+fn tcp_with_tls_serves_the_sdk() {
+    let node = Node::start("tls", &["tcp.tls_enabled=true"]);
+    bounded(TEST_LIMIT, async {
+        let client = IggyClient::builder()
+            .with_tcp()
+            .with_server_address(node.ports.tcp_address())
+            .with_tls_enabled(true)
+            .with_tls_domain("localhost".to_owned())
+            .with_tls_validate_certificate(false)
+            .build()
+            .expect("client");
+        client.connect().await.expect("TLS handshake");
+        client.login_user("iggy", vireo_tests::ROOT_PASSWORD).await.expect("login over TLS");
+        let stream = client.create_stream("tls").await.unwrap();
+        let options = TopicCreateOptions { partitions_count: Some(1), ..Default::default() };
+        let topic = client.create_topic(&id(stream.id), "t", &options).await.unwrap();
+        let payload = "z".repeat(100_000);
+        let mut batch: Vec<IggyMessage> =
+            (0..5).map(|_| IggyMessage::from_str(&payload).unwrap()).collect();
+        client
+            .send_messages(
+                &id(stream.id),
+                &id(topic.id),
+                &Partitioning::partition_id(0),
+                &mut batch,
+            )
+            .await
+            .expect("a 500 KB batch over TLS");
+        let polled = client
+            .poll_messages(
+                &id(stream.id),
+                &id(topic.id),
+                Some(0),
+                &Consumer::new(id(1)),
+                &PollingStrategy::first(),
+                10,
+                false,
+            )
+            .await
+            .unwrap();
+        assert_eq!(polled.messages.len(), 5);
+        assert!(polled.messages.iter().all(|m| m.payload.len() == 100_000));
+    });
+}
+
+use std::str::FromStr;

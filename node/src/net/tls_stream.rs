@@ -3,7 +3,7 @@
 //! connection, plaintext is buffered until a frame's bytes are all there, and writes are
 //! encrypted into a buffer that is then written to the socket.
 
-use std::io::{Read, Write};
+use std::io::{Read, Write as _};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -99,11 +99,19 @@ impl TlsStream {
         Ok(buffer)
     }
 
-    /// Encrypts and writes `chunks`.
+    /// Encrypts and writes `chunks`. rustls accepts plaintext only up to its buffer
+    /// limit, so each chunk goes in as pieces, each flushed to the socket before the next.
     pub async fn write_chunks(&mut self, chunks: &[Bytes]) -> std::io::Result<()> {
         for chunk in chunks {
-            self.connection.writer().write_all(chunk)?;
-            self.flush().await?;
+            let mut written = 0;
+            while written < chunk.len() {
+                let accepted = self.connection.writer().write(&chunk[written..])?;
+                if accepted == 0 && !self.connection.wants_write() {
+                    return Err(std::io::ErrorKind::WriteZero.into());
+                }
+                written += accepted;
+                self.flush().await?;
+            }
         }
         Ok(())
     }
