@@ -198,6 +198,20 @@ fn admin_failures_exit_non_zero_with_a_reason() {
     assert_eq!(usage.status.code(), Some(2), "clap usage errors exit 2");
 }
 
+#[test]
+fn admin_commands_over_tcp_with_tls() {
+    let node = Node::start("admin-cli-tls", &["tcp.tls_enabled=true"]);
+    let address = node.ports.tcp_address();
+    let tls = ["--tls", "--address", &address];
+    let pong = ok(&with(&["ping"], &tls.map(str::to_owned)));
+    assert!(pong.contains("pong from"), "{pong}");
+    ok(&with(&["stream", "create", "over-tls"], &tls.map(str::to_owned)));
+    assert!(stream_names(&tls.map(str::to_owned)).contains(&"over-tls".to_owned()));
+    // Plain TCP against a TLS edge never gets a reply it can read.
+    let plain = vireo(&["ping", "--address", &address, "--timeout", "3"], None);
+    assert!(!plain.status.success(), "plain TCP must not work against TLS");
+}
+
 /// Removes a directory when dropped.
 struct TempDir(PathBuf);
 
