@@ -193,6 +193,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_example_file_is_exactly_the_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vireo.example.toml");
+        let config = load(Some(&path), Vec::new(), &[]).expect("the example loads");
+        assert_eq!(config, Config::default());
+        let text = std::fs::read_to_string(&path).unwrap();
+        for key in KEYS {
+            let short = key.name.split('.').nth(1).unwrap();
+            assert!(
+                text.contains(&format!("\n{short} =")),
+                "{} missing from the example",
+                key.name
+            );
+        }
+    }
+
+    #[test]
     fn layers_apply_in_order_and_every_error_is_reported() {
         let dir = std::env::temp_dir().join(format!("vireo-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

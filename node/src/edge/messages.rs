@@ -116,6 +116,11 @@ impl Session {
         let Some(key) = partition_key(stream.id, topic, target.partition_id) else {
             return ErrorCode::PARTITION_NOT_FOUND.into();
         };
+        let offset_flags = if topic.config.consumer_offset_durability == Durability::Persisted {
+            FLAG_PERSISTED
+        } else {
+            0
+        };
         let start = match poll.strategy.kind {
             PollingKind::Offset => PollStart::Offset(poll.strategy.value),
             PollingKind::Timestamp => PollStart::Timestamp(poll.strategy.value),
@@ -139,7 +144,7 @@ impl Session {
         {
             let body =
                 PartitionControl::StoreOffset { key, owner: target.owner, offset: last }.encode();
-            if let Err(answer) = self.call_partition(key, &body).await {
+            if let Err(answer) = self.call_partition_with(key, &body, offset_flags).await {
                 return answer;
             }
         }
