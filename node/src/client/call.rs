@@ -191,7 +191,8 @@ impl<C: Connector> Client<C> {
             };
             attempts += 1;
             self.stats.exchanges += 1;
-            let limit = self.config.reply_timeout.min(deadline.saturating_duration_since(now));
+            let limit =
+                self.config.reply_timeout.min(deadline.saturating_duration_since(Instant::now()));
             let header_bytes = header.to_bytes();
             let exchange = link.connection.exchange(&header_bytes, body, &mut self.reply);
             let failure = match tokio::time::timeout(limit, exchange).await {
