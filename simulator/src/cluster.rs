@@ -15,7 +15,7 @@ use crate::checker::{
 use crate::client::SimClient;
 use crate::network::Network;
 use crate::node::{Applied, JOURNAL_FILE, Outputs, SimNode, StartError};
-use crate::options::Options;
+use crate::options::{Options, StorageOptions};
 use crate::sim_storage::{FaultAtlas, SimStorage};
 use crate::summary::{Failure, Summary};
 
@@ -120,10 +120,12 @@ impl Cluster {
                 chunks: allowed,
             }));
             // The data disk: no faults (no atlas), only crash effects.
-            let mut data_disk = SimStorage::new(
-                seed ^ 0xda7a_d15c ^ u64::from(replica) << 40,
-                options.storage.clone(),
-            );
+            let data_options = StorageOptions {
+                write_latency_ticks: options.log.write_latency_ticks,
+                ..options.storage.clone()
+            };
+            let mut data_disk =
+                SimStorage::new(seed ^ 0xda7a_d15c ^ u64::from(replica) << 40, data_options);
             data_disk.set_scattered_crashes(options.log.scattered_crashes);
             let mut node = SimNode::new(
                 replica,

@@ -89,6 +89,10 @@ pub struct LogOptions {
     /// The data disk's crashes tear writes into any subset of sectors and lose each
     /// unsynced sector independently (otherwise: prefixes, and all unsynced sectors).
     pub scattered_crashes: bool,
+    /// The data disk's write and sync latency range in ticks (a slow data disk keeps
+    /// checkpoints waiting for their flush, and widens the windows in which a crash
+    /// finds log writes unsynced).
+    pub write_latency_ticks: (u64, u64),
 }
 
 /// All knobs of one run.
@@ -209,6 +213,7 @@ impl Options {
                 read_bytes_max: [16, 24, 64][pick(&mut prng, 3)] * 1024,
                 preallocate: prng.below(2) == 0,
                 scattered_crashes: prng.below(2) == 0,
+                write_latency_ticks: (0, [1, 5, 10, 30, 80][pick(&mut prng, 5)]),
             },
         }
     }
@@ -230,7 +235,7 @@ impl Options {
              nodes: crash={:.4} restart={:.4} power_loss={:.2} pause={:.4}/unpause={:.3} cluster_power_loss={} \
              clock_skew_us_max={}\n\
              logs: segment={} write_chunk={} cache={} in_flight={} read_max={} preallocate={} \
-             scattered_crashes={}",
+             scattered_crashes={} write_latency={:?}",
             self.seed,
             self.replica_count,
             self.client_count,
@@ -275,6 +280,7 @@ impl Options {
             self.log.read_bytes_max,
             self.log.preallocate,
             self.log.scattered_crashes,
+            self.log.write_latency_ticks,
         )
     }
 }

@@ -306,6 +306,7 @@ impl SimStorage {
                     if file.dirty.remove(&sector) {
                         let start = usize::try_from(sector).expect("fits") * SECTOR_SIZE;
                         let end = (start + SECTOR_SIZE).min(file.current.len());
+                        assert!(start < end, "a dirty sector lies past the end of its file");
                         let (current, durable) = (&file.current, &mut file.durable);
                         durable[start..end].copy_from_slice(&current[start..end]);
                     }
@@ -465,6 +466,11 @@ impl Storage for SimStorage {
         // Durable at once (like fallocate + fsync of metadata).
         entry.current.resize(size, 0);
         entry.durable.resize(size, 0);
+        // Whole sectors cut off are gone: nothing left to sync, lose or fault there.
+        let first_gone = size.div_ceil(SECTOR_SIZE) as u64;
+        for sectors in [&mut entry.dirty, &mut entry.read_corrupt, &mut entry.latent] {
+            sectors.split_off(&first_gone);
+        }
         Ok(())
     }
 
