@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p vireo-simulator
-sim=target/release/vireo-sim
+sim=${CARGO_TARGET_DIR:-target}/release/vireo-sim
 commit=$(git rev-parse HEAD 2>/dev/null || echo 0000000000000000000000000000000000000000)
 seeds=${VIREO_SIM_SEEDS:-1000}
 
