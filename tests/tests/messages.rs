@@ -174,3 +174,57 @@ fn partitioning_and_every_polling_strategy() {
         }
     });
 }
+
+/// Reads beyond the in-memory cache go to disk (one `ReadPlan` per read), through
+/// sealed segments, and a `persisted` topic acknowledges only after syncs — same results.
+#[test]
+fn reads_from_disk_and_persisted_topics() {
+    let node = Node::start("disk-reads", &["storage.partition_cache_size=1MiB"]);
+    bounded(TEST_LIMIT, async {
+        let client = root(&node, support::Transport::Tcp).await;
+        let stream = client.create_stream("disk").await.unwrap().id;
+        let options = TopicCreateOptions {
+            partitions_count: Some(1),
+            durability: Durability::Persisted,
+            ..Default::default()
+        };
+        let topic = client.create_topic(&id(stream), "t", &options).await.unwrap().id;
+        let payload = "d".repeat(10_000);
+        for batch_index in 0..60 {
+            let mut batch: Vec<IggyMessage> = (0..10)
+                .map(|i| IggyMessage::from_str(&format!("{batch_index}-{i}-{payload}")).unwrap())
+                .collect();
+            client
+                .send_messages(&id(stream), &id(topic), &Partitioning::partition_id(0), &mut batch)
+                .await
+                .unwrap();
+        }
+        let details = client.get_topic(&id(stream), &id(topic)).await.unwrap().unwrap();
+        assert!(details.partitions[0].segments_count >= 2, "spans sealed segments");
+        let consumer = Consumer::new(id(1));
+        let mut offset = 0;
+        while offset < 600 {
+            let polled = client
+                .poll_messages(
+                    &id(stream),
+                    &id(topic),
+                    Some(0),
+                    &consumer,
+                    &PollingStrategy::offset(offset),
+                    37,
+                    false,
+                )
+                .await
+                .unwrap();
+            assert!(!polled.messages.is_empty(), "offset {offset}");
+            for message in &polled.messages {
+                assert_eq!(message.header.offset, offset);
+                let expected = format!("{}-{}-", offset / 10, offset % 10);
+                assert!(String::from_utf8_lossy(&message.payload).starts_with(&expected));
+                offset += 1;
+            }
+        }
+    });
+}
+
+use std::str::FromStr;

@@ -88,3 +88,30 @@ fn personal_access_tokens_log_in_and_can_be_revoked() {
         }
     });
 }
+
+/// More connections than consensus sessions per group: the least recently used
+/// sessions are evicted by the replicas, and their connections re-register
+/// transparently on their next write.
+#[test]
+fn more_connections_than_consensus_sessions() {
+    let node = Node::start("sessions", &["consensus.clients_max=16"]);
+    bounded(TEST_LIMIT, async {
+        let mut clients = Vec::new();
+        for index in 0..24 {
+            let client = root(&node, support::Transport::Tcp).await;
+            client.create_stream(&format!("s{index}")).await.expect("create");
+            clients.push(client);
+        }
+        for (index, client) in clients.iter().enumerate() {
+            client
+                .update_stream(
+                    &support::id(u32::try_from(index).unwrap()),
+                    &format!("r{index}"),
+                    &StreamUpdateOptions::default(),
+                )
+                .await
+                .expect("an evicted session re-registers");
+        }
+        assert_eq!(clients[0].get_streams().await.unwrap().len(), 24);
+    });
+}
