@@ -8,7 +8,7 @@
 //! ([`metadata::MetadataMachine`]). Groups `1..=G` are partition groups
 //! ([`partition::PartitionMachine`]); `G` comes from the configuration and is fixed for the
 //! life of the cluster. A partition belongs to group `1 + stable_hash(stream, topic,
-//! partition) % G` ([`shard::router::partition_group`]). Every write — metadata or produce
+//! partition) % G` ([`partition::partition_group`]). Every write — metadata or produce
 //! or consumer offset — is a client request to a `vireo_consensus::Replica`, even on a
 //! single node (a cluster of one): issue 7 adds the replica bus and a roster, not a new
 //! write path.
@@ -41,6 +41,18 @@
 //! with `vireo-protocol`, checks the session and permissions against the read view,
 //! turns writes into consensus requests and reads into view lookups or partition reads,
 //! and answers every refusal with an Iggy status — never a dropped connection.
+//!
+//! **What a cluster adds (issue 7).** Replica configs come from
+//! [`config::Config::replica_config`], today with `replica_count = 1`; a roster makes it
+//! the cluster's. A replica bus carries `Action::Send` (dropped with a warning by
+//! [`shard::group::GroupDriver::execute`] today) to peers, and inbound replica messages
+//! become a new inbox message handed to `Replica::on_message` on the owning shard. A
+//! backup's replica already forwards client requests to its primary; the primary's
+//! `Action::Reply` then travels back over the bus to the node that holds the client's
+//! connection, whose driver hands it to the waiting client exactly as a local reply.
+//! Every replica applies committed ops, so polls keep being served locally from
+//! committed data, and the metadata primary is the leader `get_cluster_metadata`
+//! reports.
 //!
 //! **Operations** ([`server`]). Configuration ([`config`]), start-up (data directory,
 //! restart evidence from the boot id, certificates, the root user), HTTP `/ping`,

@@ -61,10 +61,12 @@ pub fn run(config: Config) -> ExitCode {
     }
     let router = Router::new(inboxes, config.consensus.partition_groups);
     let metrics = Arc::new(Metrics::default());
-    let (events, events_received) = flume::unbounded();
+    // Each shard reports at most four events (opened, bootstrapped, listening, stopped).
+    let (events, events_received) = flume::bounded(4 * shard_count as usize);
     let mut controls = Vec::new();
     for (index, inbox) in receivers.into_iter().enumerate() {
-        let (control, control_received) = flume::unbounded();
+        // At most three controls per shard (bootstrap, listen, shutdown).
+        let (control, control_received) = flume::bounded(4);
         controls.push(control);
         let setup = ShardSetup {
             index: u32::try_from(index).expect("bounded shard count"),
