@@ -25,6 +25,8 @@ fn vireo(args: &[&str], input: Option<&str>) -> Output {
         .args(args)
         .env_remove("VIREO_ADDRESS")
         .env_remove("VIREO_TRANSPORT")
+        .env_remove("VIREO_USERNAME")
+        .env_remove("VIREO_TOKEN")
         .env("VIREO_PASSWORD", vireo_tests::ROOT_PASSWORD)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
