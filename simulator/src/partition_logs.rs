@@ -1,7 +1,10 @@
 //! The state machine's real storage: one `vireo-storage` [`PartitionLog`] per model
 //! partition, on the replica's **data disk** — a `SimStorage` of its own, owned by the
 //! state machine (so it never borrows the journal's disk). Faults are off on it for now;
-//! crashes still tear in-flight writes and power losses still drop unsynced ones.
+//! crashes still tear in-flight writes and power losses still drop unsynced ones (per
+//! seed either as prefixes, like the journal disk, or scattered: any subset of a torn
+//! write's sectors lands, and each unsynced sector is lost independently). Its write
+//! latency is a knob of its own, so a slow data disk keeps checkpoints waiting.
 //!
 //! The contract with consensus, as the node keeps it:
 //!
