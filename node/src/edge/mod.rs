@@ -70,6 +70,16 @@ const NOT_FOUND: [ErrorCode; 9] = [
     ErrorCode::RESOURCE_NOT_FOUND,
 ];
 
+/// The identity of a replicated request: request number, `request_checksum` and
+/// operation (request numbers advance for every replicated op, so a repeat is a replay).
+fn retry_key(header: &RequestHeader) -> u128 {
+    let mut bytes = [0u8; 25];
+    bytes[..8].copy_from_slice(&header.request.to_le_bytes());
+    bytes[8..24].copy_from_slice(&header.request_checksum.to_le_bytes());
+    bytes[24] = header.operation as u8;
+    u128::from(vireo_protocol::iggy::checksum::xxh3(&bytes)) << 64 | u128::from(header.request)
+}
+
 /// Iggy transport codes of `get_clients`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -101,6 +111,10 @@ pub struct Session {
     /// refresh): never older than what it wrote, so a connection reads its own writes
     /// even before the shard's copy of the view catches up.
     seen: Arc<MetadataState>,
+    /// The identity of the request being handled, for replicated ops: its Iggy request
+    /// number, `request_checksum` and operation. The SDK replays a request answered
+    /// with status 57 under the same identity; see `ConsensusClient::call`.
+    retry_key: Option<u128>,
 }
 
 impl Session {
@@ -125,6 +139,7 @@ impl Session {
             poll_cursor: 0,
             timeout,
             seen,
+            retry_key: None,
         };
         session.publish();
         session
@@ -190,6 +205,9 @@ impl Session {
                 };
             }
         };
+        if self.shard.router.view_op() > self.view().applied_op {
+            self.latest_view().await;
+        }
         match request {
             Request::Ping => return Answer::Ok(Vec::new()),
             Request::LoginRegister(login) => return self.login(login).await,
@@ -206,6 +224,7 @@ impl Session {
         if header.operation.needs_session() && header.session != self.iggy_session {
             return Answer::Evict(EvictionReason::NoSession);
         }
+        self.retry_key = header.operation.needs_session().then(|| retry_key(header));
         self.dispatch(request).await
     }
 
@@ -335,7 +354,8 @@ impl Session {
     ) -> Result<GroupReply, Answer> {
         let router = Arc::clone(&self.shard.router);
         let timeout = self.timeout;
-        match self.consensus.call(&router, group, operation, body, flags, timeout).await {
+        let key = self.retry_key;
+        match self.consensus.call(&router, group, operation, body, flags, key, timeout).await {
             Ok(reply) => Ok(reply),
             Err(CallError::Timeout) => Err(Answer::Status(ErrorCode::TRANSIENT_NOT_COMMITTED)),
             Err(CallError::Evicted | CallError::ShardGone) => {

@@ -250,7 +250,7 @@ impl PartitionMachine {
         let mut completions = Vec::new();
         {
             let mut disk = disk.borrow_mut();
-            if disk.in_flight() == 0 {
+            if disk.ring_in_flight() == 0 {
                 drop(disk);
                 return Err(self.fail("log waits for I/O but none is in flight".into()));
             }

@@ -109,7 +109,7 @@ async fn propose(
 ) -> Result<(), String> {
     let body = MetadataCommand { op, options_set: 0 }.encode();
     let reply = client
-        .call(router, 0, METADATA_OPERATION, &body, 0, timeout)
+        .call(router, 0, METADATA_OPERATION, &body, 0, None, timeout)
         .await
         .map_err(|error| format!("bootstrap op: {error}"))?;
     match reply::decode(reply.message.body()) {

@@ -12,7 +12,11 @@
 //!   the next call first waits for it, so the chain never breaks (Iggy status 57 tells
 //!   the SDK to retry meanwhile);
 //! * an eviction (the table evicted this session, or the replica forgot it) clears the
-//!   session; the request was not applied, so it is sent again once on a new session.
+//!   session; the request was not applied, so it is sent again once on a new session;
+//! * a caller that retries the *same* request after a timeout (the SDK replays an Iggy
+//!   request answered with status 57 under the same request number) passes the same
+//!   `retry_key`, and gets the pending request's outcome instead of a second op: a
+//!   retried produce or create is applied once.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -25,6 +29,8 @@ use super::router::Router;
 #[derive(Debug)]
 struct Pending {
     request: u64,
+    /// The caller's identity of the request (see `call`).
+    retry_key: Option<u128>,
     reply: flume::Receiver<GroupReply>,
 }
 
@@ -111,7 +117,10 @@ impl ConsensusClient {
         Ok(header.session)
     }
 
-    /// Submits one op to `group` and waits for its committed reply.
+    /// Submits one op to `group` and waits for its committed reply. `retry_key` names
+    /// the caller's request: when the request pending on `group` (one that timed out)
+    /// has the same key, this call waits for it instead of submitting again.
+    #[allow(clippy::too_many_arguments)] // Each is one field of the request.
     pub async fn call(
         &mut self,
         router: &Router,
@@ -119,9 +128,13 @@ impl ConsensusClient {
         operation: Operation,
         body: &[u8],
         flags: u8,
+        retry_key: Option<u128>,
         timeout: Duration,
     ) -> Result<GroupReply, CallError> {
         assert!(operation.is_user(), "only user operations are called");
+        if let Some(reply) = self.rejoin_pending(group, retry_key, timeout).await? {
+            return Ok(reply);
+        }
         for _attempt in 0..2 {
             self.register(router, group, timeout).await?;
             self.settle_pending(group, timeout).await?;
@@ -144,12 +157,44 @@ impl ConsensusClient {
                 }
                 Err(Rejected::Timeout(receiver)) => {
                     let state = self.sessions.get_mut(&group).expect("registered");
-                    state.pending = Some(Pending { request, reply: receiver });
+                    state.pending = Some(Pending { request, retry_key, reply: receiver });
                     return Err(CallError::Timeout);
                 }
             }
         }
         Err(CallError::Evicted)
+    }
+
+    /// If the pending request on `group` is the caller's own (same key), waits for its
+    /// outcome and returns it.
+    async fn rejoin_pending(
+        &mut self,
+        group: u32,
+        retry_key: Option<u128>,
+        timeout: Duration,
+    ) -> Result<Option<GroupReply>, CallError> {
+        let Some(key) = retry_key else { return Ok(None) };
+        let Some(state) = self.sessions.get_mut(&group) else { return Ok(None) };
+        if state.pending.as_ref().is_none_or(|pending| pending.retry_key != Some(key)) {
+            return Ok(None);
+        }
+        let pending = state.pending.take().expect("checked");
+        match wait(&pending.reply, timeout).await {
+            Waited::Reply(reply) if reply.message.header().command == Command::Reply => {
+                state.request = pending.request;
+                state.parent = reply.message.header().checksum;
+                Ok(Some(*reply))
+            }
+            Waited::Reply(_) | Waited::Gone => {
+                // Evicted before it applied: the caller's retry submits it anew.
+                self.sessions.remove(&group);
+                Ok(None)
+            }
+            Waited::Timeout => {
+                state.pending = Some(pending);
+                Err(CallError::Timeout)
+            }
+        }
     }
 
     /// Waits for a request that timed out earlier, so the next one chains onto its reply.
@@ -265,4 +310,75 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
         }
     }
     bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::*;
+
+    fn reply_to(request: &Message, session: u64) -> GroupReply {
+        let mut header = Header::new(Command::Reply);
+        header.client = request.header().client;
+        header.request = request.header().request;
+        header.session = session;
+        header.op = 9;
+        GroupReply { message: Message::new(header, b"ok"), view: None }
+    }
+
+    type Held = Rc<RefCell<Vec<(Message, flume::Sender<GroupReply>)>>>;
+
+    /// A fake shard: answers registers at once, holds every other request for the test.
+    fn fake_shard(inbox: flume::Receiver<ShardMessage>, held: Held) {
+        monoio::spawn(async move {
+            while let Ok(ShardMessage::Request { message, reply, .. }) = inbox.recv_async().await {
+                if message.header().operation == Operation::REGISTER {
+                    let _ = reply.try_send(reply_to(&message, 5));
+                } else {
+                    held.borrow_mut().push((message, reply));
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn a_retried_request_waits_for_the_pending_one_instead_of_resubmitting() {
+        let mut runtime =
+            monoio::RuntimeBuilder::<monoio::IoUringDriver>::new().enable_timer().build().unwrap();
+        runtime.block_on(async {
+            let (sender, inbox) = flume::bounded(16);
+            let router = Router::new(vec![sender], 1);
+            let held = Rc::new(RefCell::new(Vec::new()));
+            fake_shard(inbox, Rc::clone(&held));
+            let mut client = ConsensusClient::new(1);
+            let operation = Operation(Operation::USER_MIN);
+            let short = Duration::from_millis(30);
+
+            let first = client.call(&router, 1, operation, b"a", 0, Some(7), short).await;
+            assert_eq!(first.unwrap_err(), CallError::Timeout);
+            assert_eq!(client.session(1), Some(5));
+            assert_eq!(held.borrow().len(), 1, "submitted once");
+            let submitted = held.borrow()[0].0.clone();
+            assert_eq!(submitted.header().request, 1);
+
+            // The replay (same key) does not submit again; it gets the first's outcome.
+            let again = client.call(&router, 1, operation, b"a", 0, Some(7), short).await;
+            assert_eq!(again.unwrap_err(), CallError::Timeout, "still pending");
+            assert_eq!(held.borrow().len(), 1, "no second submission");
+            let (message, reply) = held.borrow_mut().remove(0);
+            reply.try_send(reply_to(&message, 5)).unwrap();
+            let replayed = client.call(&router, 1, operation, b"a", 0, Some(7), short).await;
+            assert_eq!(replayed.unwrap().message.header().request, 1);
+            assert!(held.borrow().is_empty(), "answered from the pending request");
+
+            // The next request chains onto that reply.
+            let next = client.call(&router, 1, operation, b"b", 0, Some(8), short).await;
+            assert_eq!(next.unwrap_err(), CallError::Timeout);
+            let header = *held.borrow()[0].0.header();
+            assert_eq!(header.request, 2);
+            assert_eq!(header.parent, reply_to(&submitted, 5).message.header().checksum);
+        });
+    }
 }

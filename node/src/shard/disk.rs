@@ -140,10 +140,16 @@ impl Disk {
         self.deferred.push(completion);
     }
 
-    /// I/Os in flight (submitted, not yet handed out).
+    /// I/Os in flight (submitted, not yet handed out), parked completions included.
     #[must_use]
     pub fn in_flight(&self) -> usize {
         self.storage.in_flight() + self.deferred.len()
+    }
+
+    /// I/Os the ring itself still has to complete (what [`Self::wait_one`] can wait for).
+    #[must_use]
+    pub fn ring_in_flight(&self) -> usize {
+        self.storage.in_flight()
     }
 }
 

@@ -2,7 +2,7 @@
 //! shared by all shards (and the QUIC edge thread) as an `Arc`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use super::inbox::ShardMessage;
 
@@ -14,6 +14,11 @@ pub struct Router {
     next_client_id: AtomicU32,
     stopping: AtomicBool,
     serving: AtomicBool,
+    /// The applied op of the newest metadata view the metadata shard published. Edges
+    /// compare their copy with it (one atomic load per request) and fetch the newer view
+    /// before acting, so a change — a revoked permission, a created topic — is seen by
+    /// every request that starts after its reply was sent.
+    view_op: AtomicU64,
 }
 
 /// The shard's inbox is gone: it stopped (shutdown or a fatal error).
@@ -32,6 +37,7 @@ impl Router {
             next_client_id: AtomicU32::new(1),
             stopping: AtomicBool::new(false),
             serving: AtomicBool::new(false),
+            view_op: AtomicU64::new(0),
         })
     }
 
@@ -85,6 +91,17 @@ impl Router {
     #[must_use]
     pub fn stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
+    }
+
+    /// The newest published metadata view's applied op.
+    #[must_use]
+    pub fn view_op(&self) -> u64 {
+        self.view_op.load(Ordering::Acquire)
+    }
+
+    /// Publishes that a view with `op` exists (before any reply that depends on it).
+    pub fn publish_view_op(&self, op: u64) {
+        self.view_op.fetch_max(op, Ordering::AcqRel);
     }
 
     /// True once every client edge accepts connections.

@@ -115,6 +115,7 @@ impl Shard {
         };
         if let Some(view) = changed {
             self.install_view(Arc::clone(&view));
+            self.router.publish_view_op(view.applied_op);
             for shard in 0..self.router.shard_count() {
                 if shard != self.index {
                     let router = Arc::clone(&self.router);

@@ -165,7 +165,7 @@ async fn maintenance(shard: Rc<Shard>) {
                 let Some(op) = maintenance_op(&view, &key) else { continue };
                 let body = op.encode();
                 if let Err(error) =
-                    client.call(&router, group, CONTROL_OPERATION, &body, 0, timeout).await
+                    client.call(&router, group, CONTROL_OPERATION, &body, 0, None, timeout).await
                 {
                     tracing::warn!(group, ?key, %error, "maintenance proposal failed");
                 }
