@@ -186,3 +186,83 @@ fn a_reboot_without_a_clean_shutdown_stalls_until_forced() {
         assert_eq!(payloads(&polled), ["kept-0", "kept-1"], "completed writes survived the kill");
     });
 }
+
+/// Produces until the node goes away; returns how many messages were acknowledged.
+async fn produce_until_gone(client: IggyClient, stream: u32) -> u64 {
+    let mut acknowledged = 0u64;
+    for index in 0.. {
+        let mut batch = messages(&format!("load{index}"), 50);
+        let sent = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            client.send_messages(&id(stream), &id(0), &Partitioning::partition_id(0), &mut batch),
+        )
+        .await;
+        match sent {
+            Ok(Ok(_)) => acknowledged += 50,
+            _ => break,
+        }
+    }
+    acknowledged
+}
+
+/// Every acknowledged produce survives a SIGTERM or a SIGKILL in the middle of a
+/// continuous stream of produces, with dense offsets and no duplicates.
+fn acknowledged_survive(graceful: bool) {
+    let mut node = Node::start(if graceful { "load-term" } else { "load-kill" }, &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (stream, producer) = runtime.block_on(async {
+        let client = root(&node, Transport::Tcp).await;
+        let stream = client.create_stream("load").await.unwrap().id;
+        let options = TopicCreateOptions { partitions_count: Some(1), ..Default::default() };
+        client.create_topic(&id(stream), "t", &options).await.unwrap();
+        let producer = root(&node, Transport::Tcp).await;
+        (stream, tokio::spawn(produce_until_gone(producer, stream)))
+    });
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    if graceful {
+        assert_eq!(node.stop(), Some(0), "SIGTERM drains and exits 0");
+    } else {
+        node.kill();
+    }
+    let acknowledged = runtime.block_on(producer).unwrap();
+    assert!(acknowledged > 0, "the producer got acknowledgements before the stop");
+    node.restart();
+    bounded(TEST_LIMIT, async {
+        let client = root(&node, Transport::Tcp).await;
+        let mut offset = 0u64;
+        let mut seen = std::collections::BTreeSet::new();
+        loop {
+            let polled = client
+                .poll_messages(
+                    &id(stream),
+                    &id(0),
+                    Some(0),
+                    &Consumer::new(id(1)),
+                    &PollingStrategy::offset(offset),
+                    1000,
+                    false,
+                )
+                .await
+                .unwrap();
+            if polled.messages.is_empty() {
+                break;
+            }
+            for message in &polled.messages {
+                assert_eq!(message.header.offset, offset, "dense offsets");
+                assert!(seen.insert(message.payload.clone()), "no duplicates");
+                offset += 1;
+            }
+        }
+        assert!(offset >= acknowledged, "{acknowledged} acknowledged, {offset} stored");
+    });
+}
+
+#[test]
+fn acknowledged_produces_survive_sigterm_under_load() {
+    acknowledged_survive(true);
+}
+
+#[test]
+fn acknowledged_produces_survive_sigkill_under_load() {
+    acknowledged_survive(false);
+}
