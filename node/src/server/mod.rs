@@ -87,7 +87,11 @@ pub fn run(config: Config) -> ExitCode {
         match events_received.recv() {
             Ok(ShardEvent::Opened(_, Ok(()))) => {}
             Ok(ShardEvent::Opened(shard, Err(error))) => {
-                fatal(ExitCode::Recovery, &format!("shard {shard}: {error}"))
+                let code = match error {
+                    crate::shard::start::OpenFailure::Storage(_) => ExitCode::Storage,
+                    crate::shard::start::OpenFailure::Recovery(_) => ExitCode::Recovery,
+                };
+                fatal(code, &format!("shard {shard}: {error}"))
             }
             other => fatal(ExitCode::Internal, &format!("unexpected start-up event {other:?}")),
         }

@@ -38,11 +38,23 @@ pub enum Control {
     Shutdown,
 }
 
+/// Why a shard could not open: the environment (io_uring, files) or the data itself
+/// (a replica or log refusing what it recovered). They exit with different codes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenFailure {
+    /// io_uring or a data file could not be set up.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// A group refused its recovered state.
+    #[error("recovery: {0}")]
+    Recovery(String),
+}
+
 /// What a shard reports back.
 #[derive(Debug)]
 pub enum ShardEvent {
     /// Its groups are open (or why not).
-    Opened(u32, Result<(), String>),
+    Opened(u32, Result<(), OpenFailure>),
     /// Bootstrap finished; a generated root password to print once, if any.
     Bootstrapped(Result<Option<String>, String>),
     /// Its listeners are bound (or why not).
@@ -90,7 +102,7 @@ pub fn spawn(setup: ShardSetup) -> std::io::Result<std::thread::JoinHandle<()>> 
             Err(error) => {
                 let _ = setup.events.send(ShardEvent::Opened(
                     setup.index,
-                    Err(format!("io_uring runtime: {error}")),
+                    Err(OpenFailure::Storage(format!("io_uring runtime: {error}"))),
                 ));
                 return;
             }
@@ -142,7 +154,7 @@ async fn main(setup: ShardSetup) {
     }
 }
 
-fn open(setup: &ShardSetup) -> Result<Shard, String> {
+fn open(setup: &ShardSetup) -> Result<Shard, OpenFailure> {
     let config = &setup.config;
     let data_dir = &config.node.data_dir;
     let owned: Vec<u32> =
@@ -150,7 +162,9 @@ fn open(setup: &ShardSetup) -> Result<Shard, String> {
     let reserve = (owned.len() as u32 * JOURNAL_IO_RESERVE) as usize;
     let disk =
         Disk::new(data_dir, config.storage.io_queue_depth, config.storage.direct_io, reserve)
-            .map_err(|error| format!("shard {} io_uring: {error}", setup.index))?;
+            .map_err(|error| {
+                OpenFailure::Storage(format!("shard {} io_uring: {error}", setup.index))
+            })?;
     let disk = Rc::new(RefCell::new(disk));
     let mut metadata = None;
     let mut partitions = BTreeMap::new();
@@ -164,7 +178,7 @@ fn open(setup: &ShardSetup) -> Result<Shard, String> {
         let layout = config.journal_layout(group);
         let seed = u64::from_le_bytes(super::client::random_bytes());
         ensure_formatted(&mut disk.borrow_mut(), data_dir, &replica_config, &layout)
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| OpenFailure::Storage(error.to_string()))?;
         if group == 0 {
             let machine = MetadataMachine::new(config.state_bytes_max(0));
             let driver = GroupDriver::open(
@@ -176,7 +190,7 @@ fn open(setup: &ShardSetup) -> Result<Shard, String> {
                 config.node.force_recover,
                 seed,
             )
-            .map_err(|error| error.to_string())?;
+            .map_err(group_failure)?;
             report_open(&driver.replica);
             metadata = Some(driver);
         } else {
@@ -196,13 +210,13 @@ fn open(setup: &ShardSetup) -> Result<Shard, String> {
                 config.node.force_recover,
                 seed,
             )
-            .map_err(|error| error.to_string())?;
+            .map_err(group_failure)?;
             let checkpoint = driver.replica.checkpoint().op;
             driver
                 .replica
                 .state_machine_mut()
                 .open_logs(checkpoint)
-                .map_err(|error| error.to_string())?;
+                .map_err(|error| OpenFailure::Recovery(error.to_string()))?;
             report_open(&driver.replica);
             partitions.insert(group, driver);
         }
@@ -227,6 +241,14 @@ fn open(setup: &ShardSetup) -> Result<Shard, String> {
         active_requests: Cell::new(0),
         quiescing: Cell::new(false),
     })
+}
+
+#[allow(clippy::needless_pass_by_value)] // The shape `map_err` hands over.
+fn group_failure(error: super::group::GroupStartError) -> OpenFailure {
+    match error {
+        super::group::GroupStartError::Storage { .. } => OpenFailure::Storage(error.to_string()),
+        super::group::GroupStartError::Open { .. } => OpenFailure::Recovery(error.to_string()),
+    }
 }
 
 fn report_open<S: vireo_consensus::StateMachine>(replica: &vireo_consensus::Replica<S>) {
