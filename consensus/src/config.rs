@@ -1,6 +1,7 @@
 //! Replica configuration: validated once, then trusted.
 
 use vireo_protocol::vsr::{HEADER_SIZE, MESSAGE_SIZE_MAX_LIMIT};
+use vireo_storage::journal::JournalLayout;
 use vireo_storage::superblock::VIEW_HEADERS_MAX;
 
 /// Most replicas a cluster may have (voters).
@@ -144,6 +145,13 @@ pub enum ConfigError {
 }
 
 impl ReplicaConfig {
+    /// The journal file's layout for this configuration: every driver (node, simulator,
+    /// tests) must agree on it, so it is derived here once.
+    #[must_use]
+    pub fn journal_layout(&self) -> JournalLayout {
+        JournalLayout::new(self.journal_slot_count, self.message_size_max, self.snapshot_size_max)
+    }
+
     /// A small configuration for tests and the simulator: 3 replicas, 32 slots, pipeline 4.
     #[must_use]
     pub fn test(replica: u8, replica_count: u8) -> Self {

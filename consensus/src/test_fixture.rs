@@ -9,7 +9,7 @@
 //! gates is visible.
 
 use vireo_protocol::vsr::{Command, Header, HeadersBody, Message, Operation};
-use vireo_storage::journal::{JournalLayout, JournalStore};
+use vireo_storage::journal::JournalStore;
 use vireo_storage::{MemoryStorage, OpenMode, Storage};
 
 use crate::action::{Action, IoDone};
@@ -58,16 +58,12 @@ pub(crate) struct Node {
     store: JournalStore,
 }
 
-pub(crate) fn layout(config: &ReplicaConfig) -> JournalLayout {
-    JournalLayout::new(config.journal_slot_count, config.message_size_max, config.snapshot_size_max)
-}
-
 /// A freshly formatted disk for `config`.
 pub(crate) fn formatted(config: &ReplicaConfig) -> MemoryStorage {
     let mut storage = MemoryStorage::new();
     let file = storage.open(FILE, OpenMode::Create).expect("create journal");
     let state = Replica::<Counter>::format_state(config);
-    JournalStore::format(&mut storage, file, &layout(config), &state).expect("format");
+    JournalStore::format(&mut storage, file, &config.journal_layout(), &state).expect("format");
     storage
 }
 
@@ -80,7 +76,8 @@ impl Node {
         evidence: RestartEvidence,
     ) -> Self {
         let file = storage.open(FILE, OpenMode::Existing).expect("journal exists");
-        let mut store = JournalStore::new(layout(&config), file, config.message_size_max, 0);
+        let mut store =
+            JournalStore::new(config.journal_layout(), file, config.message_size_max, 0);
         let recovered = store.recover(&mut storage).expect("recover");
         let seed = 7 + u64::from(config.replica);
         let replica =
@@ -111,7 +108,7 @@ impl Node {
     /// Flips a byte in the body of `op`'s prepare slot on disk (the redundant header stays
     /// intact): after a restart, recovery finds the slot faulty.
     pub(crate) fn corrupt_prepare(&mut self, op: u64) {
-        let layout = layout(self.replica.config());
+        let layout = self.replica.config().journal_layout();
         let offset = layout.prepare_offset(layout.slot(op));
         let at = usize::try_from(offset).expect("fits") + vireo_protocol::vsr::HEADER_SIZE - 1;
         let bytes = self.storage.bytes_mut(FILE).expect("journal file");

@@ -8,10 +8,11 @@
 
 use std::collections::VecDeque;
 
+use vireo_consensus::driver;
+pub use vireo_consensus::driver::{Applied, Outputs};
 use vireo_consensus::{Action, OpenError, Replica, ReplicaConfig, RestartEvidence};
-use vireo_protocol::vsr::{Header, Message};
+use vireo_storage::journal::JournalStore;
 use vireo_storage::journal::store::RecoveryError;
-use vireo_storage::journal::{JournalLayout, JournalStore};
 use vireo_storage::{FileId, OpenMode, Storage};
 
 use crate::options::LogOptions;
@@ -24,27 +25,6 @@ pub const JOURNAL_FILE: &str = "group-0.vsr";
 
 /// Bound on action/completion rounds per input, so a bug cannot spin forever.
 const ROUNDS_MAX: usize = 1_000;
-
-/// What a replica produced for the world outside its process.
-#[derive(Debug, Default)]
-pub struct Outputs {
-    /// Messages to other replicas.
-    pub sends: Vec<(u8, Message)>,
-    /// Replies and evictions to clients.
-    pub replies: Vec<Message>,
-    /// Committed ops applied, in order; a state transfer (the op it installed) resets
-    /// the sequence.
-    pub applied: Vec<Applied>,
-}
-
-/// An applied op, or a jump to a checkpoint by state transfer.
-#[derive(Debug, Clone, Copy)]
-pub enum Applied {
-    /// The op's prepare header.
-    Op(Header),
-    /// State transfer to the checkpoint at this op.
-    Synced(u64),
-}
 
 /// Why a replica failed to start.
 #[derive(Debug)]
@@ -122,19 +102,11 @@ impl SimNode {
         }
     }
 
-    fn layout(&self) -> JournalLayout {
-        JournalLayout::new(
-            self.config.journal_slot_count,
-            self.config.message_size_max,
-            self.config.snapshot_size_max,
-        )
-    }
-
     /// Formats the disk (first boot).
     pub fn format(&mut self) {
         let file = self.storage.open(JOURNAL_FILE, OpenMode::Create).expect("open journal");
         let state = Replica::<SimStateMachine>::format_state(&self.config);
-        let layout = self.layout();
+        let layout = self.config.journal_layout();
         JournalStore::format(&mut self.storage, file, &layout, &state).expect("format journal");
     }
 
@@ -145,7 +117,8 @@ impl SimNode {
         assert!(self.replica.is_none());
         let file: FileId =
             self.storage.open(JOURNAL_FILE, OpenMode::Existing).expect("journal exists");
-        let mut store = JournalStore::new(self.layout(), file, self.config.message_size_max, 0);
+        let mut store =
+            JournalStore::new(self.config.journal_layout(), file, self.config.message_size_max, 0);
         let recovered = store.recover(&mut self.storage).map_err(StartError::Recovery)?;
         self.boots += 1;
         let seed = self.seed.wrapping_add(self.boots);
@@ -240,22 +213,19 @@ impl SimNode {
         for _ in 0..ROUNDS_MAX {
             let actions: Vec<Action> = replica.drain_actions().collect();
             for action in actions {
-                match action {
-                    Action::Send { replica, message } => outputs.sends.push((replica, message)),
-                    Action::Reply { message } => outputs.replies.push(message),
-                    Action::Applied { header } => outputs.applied.push(Applied::Op(header)),
-                    Action::StateSynced { op } => {
-                        self.synced = true;
-                        outputs.applied.push(Applied::Synced(op));
-                    }
-                    Action::SnapshotWrite { .. } => {
+                if matches!(action, Action::StateSynced { .. }) {
+                    self.synced = true;
+                }
+                match outputs.collect(action) {
+                    None => {}
+                    Some(action @ Action::SnapshotWrite { .. }) => {
                         // The logs' files first: durable up to where they are now.
                         let data = replica.state_machine_mut().data.as_mut().expect("running");
                         let targets = data.begin_checkpoint();
                         self.pending_snapshots.push_back(PendingSnapshot { action, targets });
                     }
-                    io => {
-                        vireo_consensus::driver::execute_io(store, &mut self.storage, &io);
+                    Some(io) => {
+                        driver::execute_io(store, &mut self.storage, &io);
                     }
                 }
             }
@@ -265,24 +235,17 @@ impl SimNode {
                 && data.checkpoint_ready(&pending.targets)
             {
                 let pending = self.pending_snapshots.pop_front().expect("front exists");
-                vireo_consensus::driver::execute_io(store, &mut self.storage, &pending.action);
+                driver::execute_io(store, &mut self.storage, &pending.action);
             }
-            let mut completions = Vec::new();
-            self.storage.poll(&mut completions);
             let mut events = Vec::new();
-            for completion in completions {
-                store.on_completion(&mut self.storage, completion, &mut events);
-            }
-            store.poll_ready(&mut events);
+            driver::poll_journal(store, &mut self.storage, &mut events);
             if events.is_empty() && replica.actions().is_empty() {
                 return outputs;
             }
             for event in events {
-                replica.on_io_done(io_done(event));
+                replica.on_io_done(driver::io_done(event));
             }
         }
         panic!("replica {} did not quiesce in {ROUNDS_MAX} rounds", self.index);
     }
 }
-
-use vireo_consensus::driver::io_done;

@@ -1,9 +1,10 @@
 //! One replica process: the real `Replica` and `JournalStore` on a [`Disk`], driven like
 //! the simulator's node — every input is followed by its I/O, run to quiescence.
 
+use vireo_consensus::driver;
+pub use vireo_consensus::driver::{Applied, Outputs};
 use vireo_consensus::{Action, Replica, ReplicaConfig, RestartEvidence};
-use vireo_protocol::vsr::{Header, Message};
-use vireo_storage::journal::{JournalLayout, JournalStore};
+use vireo_storage::journal::JournalStore;
 use vireo_storage::{OpenMode, Storage};
 
 use super::disk::Disk;
@@ -11,21 +12,6 @@ use super::machine::Machine;
 
 /// The journal file on every disk.
 pub const FILE: &str = "group-0.vsr";
-
-/// What one input made a replica emit for the world outside its process.
-#[derive(Debug, Default)]
-pub struct Outputs {
-    pub sends: Vec<(u8, Message)>,
-    pub replies: Vec<Message>,
-    pub applied: Vec<Applied>,
-}
-
-/// An applied op, or a jump to a checkpoint by state transfer.
-#[derive(Debug, Clone, Copy)]
-pub enum Applied {
-    Op(Header),
-    Synced(u64),
-}
 
 pub struct Node {
     pub config: ReplicaConfig,
@@ -43,7 +29,7 @@ impl Node {
         let mut disk = Disk::new(0xd15c ^ u64::from(config.replica));
         let file = disk.open(FILE, OpenMode::Create).expect("create");
         let state = Replica::<Machine>::format_state(&config);
-        JournalStore::format(&mut disk, file, &layout(&config), &state).expect("format");
+        JournalStore::format(&mut disk, file, &config.journal_layout(), &state).expect("format");
         Self {
             config,
             disk,
@@ -68,7 +54,7 @@ impl Node {
         assert!(self.replica.is_none(), "already up");
         let file = self.disk.open(FILE, OpenMode::Existing).expect("journal");
         let mut store =
-            JournalStore::new(layout(&self.config), file, self.config.message_size_max, 0);
+            JournalStore::new(self.config.journal_layout(), file, self.config.message_size_max, 0);
         let recovered = store.recover(&mut self.disk).expect("recover");
         self.boots += 1;
         let seed = 0x5eed ^ u64::from(self.config.replica) << 8 ^ self.boots << 16;
@@ -101,7 +87,7 @@ impl Node {
     /// Flips a byte in the body of `op`'s prepare slot, on the live and durable images.
     pub fn corrupt_prepare(&mut self, op: u64) {
         assert!(!self.up(), "corrupt a disk while its replica is down");
-        let layout = layout(&self.config);
+        let layout = self.config.journal_layout();
         let at = usize::try_from(layout.prepare_offset(layout.slot(op))).expect("fits")
             + vireo_protocol::vsr::HEADER_SIZE
             - 1;
@@ -125,38 +111,21 @@ impl Node {
         for _ in 0..1_000 {
             let actions: Vec<Action> = replica.drain_actions().collect();
             for action in actions {
-                match action {
-                    Action::Send { replica, message } => outputs.sends.push((replica, message)),
-                    Action::Reply { message } => outputs.replies.push(message),
-                    Action::Applied { header } => outputs.applied.push(Applied::Op(header)),
-                    Action::StateSynced { op } => outputs.applied.push(Applied::Synced(op)),
-                    io => {
-                        vireo_consensus::driver::execute_io(store, &mut self.disk, &io);
-                    }
+                if let Some(io) = outputs.collect(action) {
+                    driver::execute_io(store, &mut self.disk, &io);
                 }
             }
-            let mut completions = Vec::new();
-            self.disk.poll(&mut completions);
             let mut events = Vec::new();
-            for completion in completions {
-                store.on_completion(&mut self.disk, completion, &mut events);
-            }
-            store.poll_ready(&mut events);
+            driver::poll_journal(store, &mut self.disk, &mut events);
             let waiting = store.in_flight() > 0 && !self.disk.delaying();
             if events.is_empty() && replica.actions().is_empty() && !waiting {
                 return outputs;
             }
             for event in events {
-                replica.on_io_done(io_done(event));
+                replica.on_io_done(driver::io_done(event));
                 replica.check_invariants();
             }
         }
         panic!("replica {} did not quiesce", self.config.replica);
     }
 }
-
-pub fn layout(config: &ReplicaConfig) -> JournalLayout {
-    JournalLayout::new(config.journal_slot_count, config.message_size_max, config.snapshot_size_max)
-}
-
-use vireo_consensus::driver::io_done;
