@@ -28,8 +28,21 @@ const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long shutdown waits for the shards.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Keeps large buffers (a batch is ~1 MiB: the received frame, the prepare, the journal
+/// write, the stamped copy) on the heap instead of fresh `mmap`s: glibc's default
+/// threshold maps and unmaps each one, and the kernel then zeroes new pages on every
+/// request (measured: ~18% of a loaded node's CPU in `clear_page`).
+fn tune_allocator() {
+    // SAFETY: mallopt only adjusts allocator parameters; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+    }
+}
+
 /// Runs the server until a termination signal; returns the exit code.
 pub fn run(config: Config) -> ExitCode {
+    tune_allocator();
     crate::time::mark_process_start();
     install_panic_hook();
     let config = Arc::new(config);

@@ -15,14 +15,16 @@
 //!
 //! | | TCP (on the shards) | QUIC (edge thread) |
 //! |---|---|---|
-//! | ping p50 / p99 | 41 / 67–75 µs | 72 / 132–153 µs |
-//! | 1-message send p50 / p99 | 156–197 / 373–909 µs | 316–350 µs / 0.5–4.9 ms |
-//! | 1 producer, 1000 × 1 KB batches | 318–449 MB/s | 122–192 MB/s |
-//! | 8 producers, 1000 × 1 KB batches | 357 MB/s | 221 MB/s |
+//! | ping p50 / p99 | 41–79 / 67–152 µs | 72–141 / 132–237 µs |
+//! | 1-message send p50 / p99 | 156–292 / 373–909 µs | 316–388 µs / 0.5–4.9 ms |
+//! | 1 producer, 1000 × 1 KB batches | 318–600 MB/s | 112–192 MB/s |
+//! | 8 producers, 1000 × 1 KB batches | 357–838 MB/s | 183–296 MB/s |
 //! | the edge hop alone (tokio → flume → monoio → back) | — | p50 16–25 µs, p99 47–57 µs |
 //!
-//! A ping never reaches consensus, so QUIC's extra ~31 µs on it is transport cost: about
-//! half of it is the hop, the rest is QUIC and TLS on both ends (the SDK's client is
+//! (Ranges over several runs; the spread is the machine's other load.)
+//!
+//! A ping never reaches consensus, so QUIC's extra ~30–60 µs on it is transport cost:
+//! about half of it is the hop, the rest is QUIC and TLS on both ends (the SDK's client is
 //! quinn on tokio too). Driving `quinn-proto` in each shard would save the hop (~20 µs of
 //! a 300+ µs produce) and spread QUIC crypto over the shards, which is what bounds bulk
 //! QUIC throughput here (one edge thread decrypts everything); on this 2-core machine the
