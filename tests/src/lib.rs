@@ -6,6 +6,8 @@
 //! temporary data directory, and is killed (and its directory removed) when its
 //! [`Node`] drops, even when the test fails.
 
+pub mod fault_proxy;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
