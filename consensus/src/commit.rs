@@ -50,7 +50,8 @@ impl<S: StateMachine> Replica<S> {
 
     /// Applies every committed op it can, in order.
     pub(crate) fn commit_journal(&mut self) {
-        if self.status != Status::Normal || self.sync.is_some() {
+        if self.status != Status::Normal || self.sync.is_some() || !self.state_machine.apply_ready()
+        {
             return;
         }
         // The trust anchor: the head once the current primary vouched for it, or else the

@@ -7,6 +7,11 @@ use vireo_storage::superblock::VIEW_HEADERS_MAX;
 /// Most replicas a cluster may have (voters).
 pub const REPLICAS_MAX: u8 = 6;
 
+/// The largest pipeline of uncommitted prepares. A do_view_change carries two pipelines of
+/// headers plus an anchor (see `build_do_view_change`), and the superblock keeps the view's
+/// suffix (a pipeline plus the op below it); both fit `VIEW_HEADERS_MAX`.
+pub const PIPELINE_MAX: usize = (VIEW_HEADERS_MAX - 1) / 2;
+
 /// How a prepare becomes durable before a replica acknowledges it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
@@ -183,8 +188,7 @@ impl ReplicaConfig {
                 replica_count: self.replica_count,
             });
         }
-        // The superblock keeps the view's suffix: pipeline + the op below it.
-        let pipeline_max = VIEW_HEADERS_MAX - 1;
+        let pipeline_max = PIPELINE_MAX;
         if self.pipeline_prepare_queue_max == 0 || self.pipeline_prepare_queue_max > pipeline_max {
             return Err(ConfigError::Pipeline {
                 got: self.pipeline_prepare_queue_max,

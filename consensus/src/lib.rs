@@ -69,7 +69,7 @@ mod view_change;
 mod test_fixture;
 
 pub use action::{Action, IoDone};
-pub use config::{ConfigError, Durability, ReplicaConfig, Timeouts};
+pub use config::{ConfigError, Durability, PIPELINE_MAX, ReplicaConfig, Timeouts};
 pub use recovery::{OpenError, root_checksum};
 pub use replica::{Replica, ReplicaStats, RestartEvidence, Status};
 pub use state_machine::{ApplyContext, RestoreError, StateMachine};

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use vireo_protocol::vsr::{Checksum, Command, Header, Message, Operation};
 use vireo_storage::journal::Journal;
-use vireo_storage::superblock::{CheckpointState, VIEW_HEADERS_MAX, VsrState};
+use vireo_storage::superblock::{CheckpointState, VsrState};
 
 use crate::action::Action;
 use crate::client_table::ClientTable;
@@ -187,7 +187,7 @@ impl<S: StateMachine> Replica<S> {
         seed: u64,
     ) -> Self {
         config.validate().expect("replica config is validated by the caller");
-        assert!(config.pipeline_prepare_queue_max < VIEW_HEADERS_MAX);
+        assert!(config.pipeline_prepare_queue_max <= crate::config::PIPELINE_MAX);
         let timeouts = config.timeouts;
         let replicas = usize::from(config.replica_count);
         let mut prng = Prng::new(seed ^ u64::from(config.replica) << 56 ^ u64::from(config.group));
@@ -295,7 +295,12 @@ impl<S: StateMachine> Replica<S> {
             Command::RequestPrepare => self.on_request_prepare(&header),
             Command::RequestSyncChunk => self.on_request_sync_chunk(&header),
             Command::SyncChunk => self.on_sync_chunk(&message),
-            Command::Reply | Command::Eviction => self.stats.messages_ignored += 1,
+            // Partition data transfer is the node's, outside consensus (the bus routes it
+            // to the partition machine; it never reaches a replica).
+            Command::Reply
+            | Command::Eviction
+            | Command::RequestPartitionData
+            | Command::PartitionData => self.stats.messages_ignored += 1,
         }
         self.after_event();
     }

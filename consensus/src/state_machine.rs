@@ -32,6 +32,14 @@ pub trait StateMachine {
     /// this machine wrote (consensus verified their checksum already: a bug or a version
     /// mismatch), and the replica refuses to continue.
     fn restore(&mut self, snapshot: &[u8]) -> Result<(), RestoreError>;
+
+    /// False while the machine cannot apply ops yet: after a state transfer, a machine
+    /// whose snapshot describes data kept elsewhere (the node's partition logs) fetches
+    /// that data before it applies the ops above the checkpoint. Consensus then holds
+    /// commits back (journaling and prepare_ok go on) and retries on every event.
+    fn apply_ready(&self) -> bool {
+        true
+    }
 }
 
 /// A snapshot could not be restored.

@@ -135,9 +135,16 @@ impl<S: StateMachine> Replica<S> {
     }
 
     fn build_do_view_change(&self) -> Message {
-        // The suffix a pipeline could leave uncommitted, plus the op below it (the anchor).
+        // Every op the new primary may have to keep and find a holder for. Kept ops lie
+        // above `canonical head - pipeline` (older ones committed), and the canonical head
+        // is at least `our head - pipeline`: our ops above the committed prefix of our
+        // log_view number at most a pipeline, and that prefix survives into every later
+        // view. So two pipelines, plus the op below them (the anchor). One pipeline is not
+        // enough: a replica whose stale log runs past the canonical head would leave out
+        // canonical ops it holds intact, and when the canonical holders' copies are faulty
+        // the view could never start (regression seed 10572554889758413052).
         let pipeline_max = self.config.pipeline_prepare_queue_max as u64;
-        let low = self.op.saturating_sub(pipeline_max).max(1);
+        let low = self.op.saturating_sub(2 * pipeline_max).max(1);
         let mut body = HeadersBody::default();
         for op in (low..=self.op).filter(|_| self.op > 0) {
             let header = self.journal.header(op).copied();

@@ -301,3 +301,21 @@ fn an_abdicating_primary_makes_its_backups_vote_at_once() {
     assert_eq!(other.message(foreign), vec![]);
     assert_eq!(other.replica.status(), Status::Normal);
 }
+
+#[test]
+fn do_view_change_carries_two_pipelines_of_headers_and_an_anchor() {
+    // A replica whose log runs past the canonical head (an old primary's uncommitted
+    // suffix) must still vouch for canonical ops it holds below that suffix: the DVC
+    // covers `op - 2 × pipeline ..= op`.
+    let mut nodes = Nodes::committed(3, CLIENT, 12);
+    let pipeline = nodes.nodes[2].replica.config().pipeline_prepare_queue_max as u64;
+    let op = nodes.nodes[2].replica.op();
+    assert!(op > 2 * pipeline, "the log is longer than the DVC range");
+    let actions = view_change_quorum(&mut nodes, 2, 1);
+    let done = nodes.nodes[2].execute(&actions);
+    let dvc = only_sent(&nodes.nodes[2].complete(done), 1, Command::DoViewChange);
+    let body = headers_body(&dvc);
+    let ops: Vec<u64> = body.headers.iter().map(|header| header.expect("held").op).collect();
+    assert_eq!(ops, (op - 2 * pipeline..=op).collect::<Vec<_>>());
+    assert!(body.present.iter().all(|&present| present), "every prepare is held intact");
+}

@@ -40,6 +40,11 @@ pub enum Command {
     RequestSyncChunk = 16,
     /// A chunk of a checkpoint (state transfer).
     SyncChunk = 17,
+    /// A replica that installed a checkpoint asks a peer for a partition's stored records
+    /// (not a consensus message; body: [`super::PartitionDataRequest`]).
+    RequestPartitionData = 18,
+    /// Stored records of a partition (answer; body: [`super::PartitionData`]).
+    PartitionData = 19,
 }
 
 impl Command {
@@ -64,12 +69,14 @@ impl Command {
             15 => Self::Eviction,
             16 => Self::RequestSyncChunk,
             17 => Self::SyncChunk,
+            18 => Self::RequestPartitionData,
+            19 => Self::PartitionData,
             _ => return None,
         })
     }
 
     /// All commands, for exhaustive tests.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 19] = [
         Self::Ping,
         Self::Pong,
         Self::Request,
@@ -87,6 +94,8 @@ impl Command {
         Self::Eviction,
         Self::RequestSyncChunk,
         Self::SyncChunk,
+        Self::RequestPartitionData,
+        Self::PartitionData,
     ];
 }
 
@@ -160,6 +169,6 @@ mod tests {
             }
         }
         assert_eq!(Command::from_u8(0), None);
-        assert_eq!(Command::from_u8(18), None);
+        assert_eq!(Command::from_u8(20), None);
     }
 }

@@ -34,6 +34,8 @@
 //! | Eviction | view, replica, client, session (the one evicted), operation (the [`super::EvictionReason`]) |
 //! | RequestSyncChunk | view, replica, checkpoint_op, context (checkpoint id), op (chunk index) |
 //! | SyncChunk | view, replica, checkpoint_op, context (checkpoint id), op (chunk index), commit (chunk count), timestamp (total bytes); body: chunk |
+//! | RequestPartitionData | view, replica, group; body: [`super::PartitionDataRequest`] |
+//! | PartitionData | view, replica, group; body: [`super::PartitionData`] (prefix + stored records) |
 
 use super::checksum::{Checksum, checksum};
 use super::command::{Command, Operation};

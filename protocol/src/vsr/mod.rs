@@ -11,9 +11,14 @@ mod command;
 mod header;
 mod headers_body;
 mod message;
+mod partition_data;
 
 pub use checksum::{Checksum, checksum};
 pub use command::{Command, EvictionReason, Operation};
 pub use header::{FLAG_PERSISTED, HEADER_SIZE, Header, HeaderError, PROTOCOL_VERSION};
 pub use headers_body::{HeadersBody, HeadersBodyError};
 pub use message::{MESSAGE_SIZE_MAX_LIMIT, Message, MessageError};
+pub use partition_data::{
+    PARTITION_DATA_PREFIX_SIZE, PARTITION_DATA_REQUEST_SIZE, PartitionData, PartitionDataError,
+    PartitionDataRequest, PartitionDataStatus, PartitionRef,
+};
