@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --workspace --all-targets --locked
 cargo nextest run --workspace --locked --no-fail-fast
+simulator/ci.sh
 tests/iggy-cli.sh
