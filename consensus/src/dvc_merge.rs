@@ -144,7 +144,12 @@ pub fn merge(dvcs: &[Dvc], replica_count: usize, quorum_nack: usize, pipeline_ma
 
     let mut headers: BTreeMap<u64, Header> = BTreeMap::new();
     for dvc in &canonical {
-        for entry in dvc.entries.values() {
+        // The sender's last pipeline (and anchor) came with its log_view's start_view or
+        // was prepared in it, so canonical senders agree there. Further down a DVC may
+        // hold stale headers from older views (not yet repaired): those count only where
+        // their checksum matches the chain (step 2, vouching) or as a denial.
+        let core_low = dvc.op.saturating_sub(pipeline_max);
+        for entry in dvc.entries.range(core_low..).map(|(_, entry)| entry) {
             if let Some(header) = entry.header {
                 if let Some(held) = headers.get(&header.op) {
                     assert_eq!(
@@ -352,6 +357,25 @@ mod tests {
         assert_eq!(op, 4);
         assert_eq!(commit_max, 3);
         assert_eq!(headers.last().unwrap().checksum, header.checksum);
+    }
+
+    #[test]
+    fn stale_headers_below_the_last_pipeline_do_not_conflict() {
+        // A DVC reaches two pipelines back; below its last pipeline a canonical sender may
+        // still hold a header from an older view (never repaired). Seed 14188874111789693638.
+        let log = chain(1..=6, 1, 0);
+        let mut stale = log.clone();
+        let mut old = Header::new(Command::Prepare);
+        old.op = 2;
+        old.view = 0;
+        old.seal(b"older view");
+        stale[1] = old;
+        let a = dvc(0, 3, &log, "pppppp", 0);
+        let b = dvc(1, 3, &stale, "pppppp", 0);
+        assert_eq!(
+            merge(&[a, b], 3, 2, 2),
+            Merge::Complete { headers: log[3..].to_vec(), op: 6, commit_max: 4 }
+        );
     }
 
     #[test]
