@@ -59,6 +59,7 @@
 //! `/ready` and `/metrics` ([`net::http`], [`metrics`]), graceful SIGTERM.
 
 pub mod bench;
+pub mod bus;
 pub mod cli;
 pub mod client;
 pub mod config;

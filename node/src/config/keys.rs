@@ -175,6 +175,19 @@ pub const KEYS: &[Key] = &[
         .storage
         .partition_cache_size =
         parse_size(v)?),
+    key!("cluster.replica", "this node's index in cluster.nodes", |c, v| {
+        c.cluster.replica = u8::try_from(parse_u32(v)?)
+            .map_err(|_| ValueError { expected: "an index 0..=5", got: v.to_owned() })?;
+    }),
+    key!("cluster.secret", "shared secret of the replica bus (>= 16 bytes)", |c, v| {
+        let trimmed = v.trim();
+        c.cluster.secret = (!trimmed.is_empty()).then(|| trimmed.to_owned());
+    }),
+    key!(
+        "cluster.nodes",
+        "roster: name=replica,tcp,quic,http;… (TOML: array of tables)",
+        |c, v| c.cluster.nodes = super::cluster::parse_nodes(v)?
+    ),
     key!("retention.interval_ms", "how often retention runs", |c, v| c.retention.interval_ms =
         parse_u64(v)?),
 ];

@@ -174,6 +174,9 @@ fn apply_table(
                 toml::Value::String(text) => text.clone(),
                 toml::Value::Integer(number) => number.to_string(),
                 toml::Value::Boolean(flag) => flag.to_string(),
+                toml::Value::Array(array) if name == "cluster.nodes" => {
+                    super::cluster::nodes_from_toml(array)
+                }
                 other => {
                     errors.push(KeyError {
                         source: source.clone(),
@@ -230,6 +233,42 @@ mod tests {
         }
         std::fs::write(&file, "[tcp\n").unwrap();
         assert!(matches!(load(Some(&file), vec![], &[]), Err(ConfigError::Toml { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_cluster_roster_loads_from_toml_and_env() {
+        let dir = std::env::temp_dir().join(format!("vireo-cluster-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("vireo.toml");
+        std::fs::write(
+            &file,
+            r#"[cluster]
+replica = 1
+secret = "change-me-at-least-16-bytes"
+nodes = [
+  { name = "node-0", replica = "127.0.0.1:8070", tcp = "127.0.0.1:8090", quic = "127.0.0.1:8080", http = "127.0.0.1:3000" },
+  { name = "node-1", replica = "127.0.0.1:8071", tcp = "127.0.0.1:8091", quic = "127.0.0.1:8081", http = "127.0.0.1:3001" },
+]
+"#,
+        )
+        .unwrap();
+        let config = load(Some(&file), vec![], &[]).unwrap();
+        assert_eq!(config.cluster.nodes.len(), 2);
+        assert_eq!(config.cluster.replica, 1);
+        assert_eq!(config.replica_config(3).replica_count, 2);
+        assert_eq!(config.replica_config(3).replica, 1);
+
+        let env = vec![
+            ("VIREO_CLUSTER_REPLICA".to_owned(), "0".to_owned()),
+            ("VIREO_CLUSTER_SECRET".to_owned(), "short".to_owned()),
+        ];
+        let text = load(Some(&file), env, &[]).unwrap_err().to_string();
+        assert!(text.contains("cluster.secret"), "{text}");
+        let broken = "[cluster]\nnodes = [{ name = \"a\" }, 3]\n";
+        std::fs::write(&file, broken).unwrap();
+        let text = load(Some(&file), vec![], &[]).unwrap_err().to_string();
+        assert!(text.contains("cluster.nodes"), "{text}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -9,6 +9,7 @@
 //! disagree about what a key means. Unknown keys are errors, not silently ignored: a typo
 //! in a production config must not fall back to a default.
 
+pub mod cluster;
 pub mod keys;
 mod load;
 pub mod validate;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 
 use vireo_consensus::Durability;
 
+pub use cluster::{ClusterNode, ClusterSection};
 pub use load::{ConfigError, load};
 pub use validate::ValidationError;
 
@@ -166,6 +168,8 @@ pub struct Config {
     pub storage: StorageSection,
     /// `[retention]`.
     pub retention: RetentionSection,
+    /// `[cluster]`.
+    pub cluster: ClusterSection,
 }
 
 fn loopback(port: u16) -> SocketAddr {
@@ -226,6 +230,7 @@ impl Default for Config {
                 partition_cache_size: 8 << 20,
             },
             retention: RetentionSection { interval_ms: 60_000 },
+            cluster: ClusterSection::default(),
         }
     }
 }

@@ -2,10 +2,9 @@
 //! Also derives what the node builds from the configuration (replica configs, journal
 //! layouts), so the checks and the running node use the same numbers.
 
-use vireo_consensus::{ReplicaConfig, Timeouts};
+use vireo_consensus::{PIPELINE_MAX, ReplicaConfig, Timeouts};
 use vireo_protocol::vsr::{HEADER_SIZE, MESSAGE_SIZE_MAX_LIMIT};
 use vireo_storage::journal::JournalLayout;
-use vireo_storage::superblock::VIEW_HEADERS_MAX;
 
 use super::Config;
 
@@ -54,9 +53,9 @@ pub fn validate(config: &Config) -> Vec<ValidationError> {
     check(e, (1..=1000).contains(&c.tick_ms), "consensus.tick_ms", "must be 1..=1000".into());
     check(
         e,
-        c.pipeline_max >= 1 && (c.pipeline_max as usize) < VIEW_HEADERS_MAX,
+        c.pipeline_max >= 1 && (c.pipeline_max as usize) <= PIPELINE_MAX,
         "consensus.pipeline_max",
-        format!("must be 1..{VIEW_HEADERS_MAX}"),
+        format!("must be 1..={PIPELINE_MAX}"),
     );
     for (key, slots) in [
         ("consensus.metadata_journal_slots", c.metadata_journal_slots),
@@ -107,6 +106,9 @@ pub fn validate(config: &Config) -> Vec<ValidationError> {
     check(e, c.cluster_name.len() <= 255, "consensus.cluster_name", "at most 255 bytes".into());
     validate_storage(config, e);
     validate_edges(config, e);
+    for (key, message) in super::cluster::problems(&config.cluster) {
+        e.push(ValidationError { key, message });
+    }
     for group in [0, 1] {
         if let Err(error) = config.replica_config(group).validate() {
             e.push(ValidationError { key: "consensus", message: error.to_string() });
@@ -196,8 +198,8 @@ fn validate_edges(config: &Config, e: &mut Vec<ValidationError>) {
 }
 
 impl Config {
-    /// The replica configuration of `group` for a cluster of one (issue 7 adds the
-    /// replica index and count from the cluster roster).
+    /// The replica configuration of `group`: this node's index and the replica count
+    /// come from the `[cluster]` roster (a cluster of one without it).
     #[must_use]
     pub fn replica_config(&self, group: u32) -> ReplicaConfig {
         let c = &self.consensus;
@@ -209,8 +211,8 @@ impl Config {
         ReplicaConfig {
             cluster: c.cluster_id,
             group,
-            replica_count: 1,
-            replica: 0,
+            replica_count: self.cluster.replica_count(),
+            replica: self.cluster.replica,
             journal_slot_count: slots,
             pipeline_prepare_queue_max: c.pipeline_max as usize,
             request_queue_max: (c.clients_max as usize).min(1024),

@@ -1,8 +1,13 @@
 //! Start-up chores that are replicated ops, run on the metadata shard before the edges
 //! open: create the root user on first start, and remove consumer-group members left
-//! over from connections of a previous run (no connection survives a restart, so every
-//! member recorded in the state is stale; rebalancing then gives their partitions to
-//! the members that join again).
+//! over from this node's connections of a previous run (no connection survives a
+//! restart, so every member this node issued is stale; rebalancing then gives their
+//! partitions to the members that join again). Members are client ids, and a client id
+//! names the node that issued it (`Router::client_node`), so in a cluster a restarting
+//! node removes only its own members, never those of connections to other nodes.
+//!
+//! In a cluster every node runs the chores at first start: the first `CreateUser` to
+//! commit wins and the others are refused as duplicates, which is success here.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -73,15 +78,26 @@ pub async fn run(
             status: UserStatus::Active,
             permissions: Some(root_permissions()),
         };
-        propose(&mut client, &router, op, timeout).await?;
-        tracing::info!(username = %shard.config.root.username, "created the root user");
+        match propose(&mut client, &router, op, timeout).await {
+            Ok(()) => {
+                tracing::info!(username = %shard.config.root.username, "created the root user");
+            }
+            // Another node of the cluster created it first: its password stands.
+            Err(_) if !shard.view().users.is_empty() => generated = None,
+            Err(error) => return Err(error),
+        }
     }
     let view = shard.view();
     let mut stale = Vec::new();
     for stream in view.streams.values() {
         for topic in stream.topics.values() {
             for group in topic.groups.values() {
-                for &member in group.members.keys() {
+                let me = shard.router.replica();
+                let mine = group
+                    .members
+                    .keys()
+                    .filter(|&&member| crate::shard::router::Router::client_node(member) == me);
+                for &member in mine {
                     stale.push(MetadataOp::LeaveConsumerGroup {
                         stream_id: stream.id,
                         topic_id: topic.id,

@@ -72,8 +72,21 @@ pub fn run(config: Config) -> ExitCode {
         inboxes.push(sender);
         receivers.push(receiver);
     }
-    let router = Router::new(inboxes, config.consensus.partition_groups);
+    let router = Router::new_cluster(
+        inboxes,
+        config.consensus.partition_groups,
+        config.cluster.replica,
+        config.cluster.replica_count(),
+    );
     let metrics = Arc::new(Metrics::default());
+    let bus = if config.cluster.is_multi_node() {
+        match crate::bus::start(&config, &router) {
+            Ok(bus) => Some(bus),
+            Err(error) => fatal(ExitCode::Bind, &error.to_string()),
+        }
+    } else {
+        None
+    };
     // Each shard reports at most four events (opened, bootstrapped, listening, stopped).
     let (events, events_received) = flume::bounded(4 * shard_count as usize);
     let mut controls = Vec::new();
@@ -91,6 +104,7 @@ pub fn run(config: Config) -> ExitCode {
             control: control_received,
             events: events.clone(),
             evidence,
+            bus: bus.clone(),
         };
         if let Err(error) = crate::shard::start::spawn(setup) {
             fatal(ExitCode::Internal, &format!("cannot start shard thread: {error}"));

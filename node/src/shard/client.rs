@@ -228,11 +228,30 @@ impl ConsensusClient {
     ) -> Result<Result<GroupReply, Rejected>, CallError> {
         let (sender, receiver) = flume::bounded(1);
         let shard = router.shard_of(group);
-        router
-            .send(shard, ShardMessage::Request { group, message, reply: sender })
-            .await
-            .map_err(|_| CallError::ShardGone)?;
-        Ok(match wait(&receiver, timeout).await {
+        let deadline = std::time::Instant::now() + timeout;
+        let waited = loop {
+            router
+                .send(
+                    shard,
+                    ShardMessage::Request {
+                        group,
+                        message: message.clone(),
+                        reply: sender.clone(),
+                    },
+                )
+                .await
+                .map_err(|_| CallError::ShardGone)?;
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            // In a cluster, re-send the same request (same client, session, request) if
+            // no reply came: the forwarded copy may have been lost with a primary.
+            let slice = router.resend_interval().map_or(left, |interval| interval.min(left));
+            match wait(&receiver, slice).await {
+                Waited::Timeout if slice < left => {}
+                other => break other,
+            }
+        };
+        drop(sender);
+        Ok(match waited {
             Waited::Reply(reply) if reply.message.header().command == Command::Eviction => {
                 Err(Rejected::Evicted)
             }

@@ -105,6 +105,9 @@ pub struct GroupDriver<S: Machine> {
     store: JournalStore,
     file: FileId,
     waiting: HashMap<u128, flume::Sender<GroupReply>>,
+    /// For a client whose request arrived over the replica bus: the node it came from,
+    /// where its reply goes back (see `shard/replica_plane.rs`).
+    origins: HashMap<u128, u8>,
     snapshot_pending: Option<PendingSnapshot>,
     /// Ops applied since start (metrics).
     pub applied: u64,
@@ -190,6 +193,7 @@ impl<S: Machine> GroupDriver<S> {
             store,
             file,
             waiting: HashMap::new(),
+            origins: HashMap::new(),
             snapshot_pending: None,
             applied: 0,
         })
@@ -206,32 +210,65 @@ impl<S: Machine> GroupDriver<S> {
         self.waiting.insert(client, reply);
     }
 
+    /// Takes the local waiter of `client`'s reply, if any.
+    pub fn take_waiter(&mut self, client: u128) -> Option<flume::Sender<GroupReply>> {
+        self.waiting.remove(&client)
+    }
+
+    /// Remembers that `client`'s request came over the bus from replica `from`. Bounded:
+    /// when the map is full it is cleared; a client whose entry was lost gets no reply
+    /// from this node, and its origin re-sends (the client table answers the retry).
+    pub fn remember_origin(&mut self, client: u128, from: u8) {
+        let bound = self.replica.config().clients_max + self.replica.config().request_queue_max;
+        if self.origins.len() >= bound && !self.origins.contains_key(&client) {
+            self.origins.clear();
+        }
+        self.origins.insert(client, from);
+    }
+
+    /// Takes the node a remote client's reply goes back to.
+    pub fn take_origin(&mut self, client: u128) -> Option<u8> {
+        self.origins.remove(&client)
+    }
+
     /// Forgets waiters that gave up (timed out or disconnected).
     pub fn prune_waiting(&mut self) {
         self.waiting.retain(|_, sender| !sender.is_disconnected());
     }
 
-    /// Executes every pending action. Replies are collected into `replies` for the
-    /// shard to deliver (it attaches the metadata view). Returns true if any action ran.
+    /// Executes every pending action. Replies to local clients are collected into
+    /// `replies` for the shard to deliver (it attaches the metadata view); sends and
+    /// replies to clients of other nodes go to the replica `bus`. Returns true if any
+    /// action ran.
     pub fn execute(
         &mut self,
         disk: &RefCell<Disk>,
+        bus: Option<&crate::bus::Bus>,
         replies: &mut Vec<(flume::Sender<GroupReply>, Message)>,
     ) -> Result<bool, String> {
         let actions: Vec<Action> = self.replica.drain_actions().collect();
         let progress = !actions.is_empty();
         for action in actions {
             match action {
-                Action::Send { replica, .. } => {
-                    // A cluster of one never sends; the replica bus arrives with issue 7.
-                    tracing::warn!(group = self.group, replica, "no replica bus: dropped send");
-                }
+                Action::Send { replica, message } => match bus {
+                    Some(bus) => {
+                        bus.send(replica, message);
+                    }
+                    None => {
+                        tracing::warn!(group = self.group, replica, "no replica bus: dropped send");
+                    }
+                },
                 Action::Reply { message } => {
                     let client = message.header().client;
                     let keep = message.header().command == Command::Reply
                         || message.header().command == Command::Eviction;
-                    if let (true, Some(sender)) = (keep, self.waiting.remove(&client)) {
+                    if !keep {
+                        continue;
+                    }
+                    if let Some(sender) = self.waiting.remove(&client) {
                         replies.push((sender, message));
+                    } else if let (Some(bus), Some(origin)) = (bus, self.origins.remove(&client)) {
+                        bus.send(origin, message);
                     }
                 }
                 Action::SnapshotWrite { area, snapshot, .. } => {

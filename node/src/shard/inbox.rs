@@ -184,6 +184,14 @@ pub enum ShardMessage {
         /// Where the view goes.
         reply: flume::Sender<Arc<MetadataState>>,
     },
+    /// A replica-plane message from replica `from`, received by the replica bus, for a
+    /// group this shard owns.
+    Replica {
+        /// The sender's replica index (authenticated by the bus handshake).
+        from: u8,
+        /// The verified message.
+        message: Message,
+    },
     /// Health and clients.
     Report {
         /// Where the report goes.

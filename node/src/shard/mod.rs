@@ -14,6 +14,7 @@ pub mod disk;
 pub mod group;
 pub mod inbox;
 mod poll;
+mod replica_plane;
 pub mod router;
 mod run;
 pub mod start;
@@ -23,6 +24,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
+
+use vireo_protocol::vsr::Message;
 
 use crate::config::Config;
 use crate::metadata::{MetadataMachine, MetadataState};
@@ -50,6 +53,11 @@ pub struct Shard {
     pub tls: Arc<TlsConfigs>,
     /// The shard's disk (shared with its partition machines).
     pub disk: Rc<RefCell<Disk>>,
+    /// The replica bus (`None` in a cluster of one).
+    pub bus: Option<Arc<crate::bus::Bus>>,
+    /// Replies to forwarded metadata requests that arrived before this node applied
+    /// their op (see `replica_plane.rs`).
+    held_replies: RefCell<Vec<(flume::Sender<inbox::GroupReply>, Message)>>,
     metadata: RefCell<Option<GroupDriver<MetadataMachine>>>,
     partitions: RefCell<BTreeMap<u32, GroupDriver<PartitionMachine>>>,
     view: RefCell<Arc<MetadataState>>,

@@ -19,7 +19,20 @@ pub struct Router {
     /// before acting, so a change — a revoked permission, a created topic — is seen by
     /// every request that starts after its reply was sent.
     view_op: AtomicU64,
+    /// This node's replica index and the cluster's replica count.
+    replica: u8,
+    replica_count: u8,
 }
+
+/// Bits of an Iggy client id that name the node (the rest count connections), so ids
+/// are unique across the cluster: consumer-group members are client ids, and a node
+/// removes only its own stale members at start.
+pub const CLIENT_ID_NODE_SHIFT: u32 = 28;
+
+/// How often a node re-sends a request whose reply has not come back, in a cluster: a
+/// forwarded request can be lost with a primary (or a bus queue); the retry carries the
+/// same client, session and request number, so the client table applies it once.
+pub const RESEND_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The shard's inbox is gone: it stopped (shutdown or a fatal error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -27,14 +40,29 @@ pub struct Router {
 pub struct ShardGone(pub u32);
 
 impl Router {
-    /// A router over `inboxes` (index = shard) for `partition_groups` partition groups.
+    /// A router over `inboxes` (index = shard) for `partition_groups` partition groups,
+    /// in a cluster of one.
     #[must_use]
     pub fn new(inboxes: Vec<flume::Sender<ShardMessage>>, partition_groups: u32) -> Arc<Self> {
+        Self::new_cluster(inboxes, partition_groups, 0, 1)
+    }
+
+    /// A router of replica `replica` in a cluster of `replica_count`.
+    #[must_use]
+    pub fn new_cluster(
+        inboxes: Vec<flume::Sender<ShardMessage>>,
+        partition_groups: u32,
+        replica: u8,
+        replica_count: u8,
+    ) -> Arc<Self> {
         assert!(!inboxes.is_empty(), "at least one shard");
+        assert!(replica < replica_count && replica_count <= 6, "validated roster");
         Arc::new(Self {
             inboxes,
             partition_groups,
-            next_client_id: AtomicU32::new(1),
+            next_client_id: AtomicU32::new((u32::from(replica) << CLIENT_ID_NODE_SHIFT) + 1),
+            replica,
+            replica_count,
             stopping: AtomicBool::new(false),
             serving: AtomicBool::new(false),
             view_op: AtomicU64::new(0),
@@ -82,7 +110,32 @@ impl Router {
         self.inboxes[shard as usize].try_send(message).is_ok()
     }
 
-    /// A fresh Iggy client id (unique on this node while it runs).
+    /// This node's replica index.
+    #[must_use]
+    pub fn replica(&self) -> u8 {
+        self.replica
+    }
+
+    /// Replicas per group (nodes in the cluster).
+    #[must_use]
+    pub fn replica_count(&self) -> u8 {
+        self.replica_count
+    }
+
+    /// The node an Iggy client id was issued by.
+    #[must_use]
+    pub fn client_node(client_id: u32) -> u8 {
+        u8::try_from(client_id >> CLIENT_ID_NODE_SHIFT).unwrap_or(u8::MAX)
+    }
+
+    /// How often an unanswered request is re-sent (`None` in a cluster of one, where a
+    /// request cannot be lost on the way).
+    #[must_use]
+    pub fn resend_interval(&self) -> Option<std::time::Duration> {
+        (self.replica_count > 1).then_some(RESEND_INTERVAL)
+    }
+
+    /// A fresh Iggy client id (unique in the cluster while this node runs).
     pub fn next_client_id(&self) -> u32 {
         self.next_client_id.fetch_add(1, Ordering::Relaxed)
     }

@@ -42,6 +42,7 @@ impl Shard {
             }
             self.check_failures();
             if !progress {
+                self.release_held_replies();
                 self.refresh_view();
                 if cfg!(debug_assertions) {
                     self.check_invariants();
@@ -54,11 +55,12 @@ impl Shard {
 
     fn execute_groups(&self, replies: &mut Replies) -> bool {
         let mut progress = false;
+        let bus = self.bus.as_deref();
         if let Some(driver) = self.metadata.borrow_mut().as_mut() {
-            progress |= execute_one(driver, &self.disk, replies);
+            progress |= execute_one(driver, &self.disk, bus, replies);
         }
         for driver in self.partitions.borrow_mut().values_mut() {
-            progress |= execute_one(driver, &self.disk, replies);
+            progress |= execute_one(driver, &self.disk, bus, replies);
         }
         progress
     }
@@ -289,10 +291,11 @@ impl Shard {
 fn execute_one<S: Machine>(
     driver: &mut GroupDriver<S>,
     disk: &std::cell::RefCell<super::disk::Disk>,
+    bus: Option<&crate::bus::Bus>,
     replies: &mut Replies,
 ) -> bool {
     let mut collected = Vec::new();
-    let progress = match driver.execute(disk, &mut collected) {
+    let progress = match driver.execute(disk, bus, &mut collected) {
         Ok(progress) => progress,
         Err(message) => fatal(ExitCode::Io, &format!("group {}: {message}", driver.group)),
     };
@@ -304,8 +307,10 @@ fn execute_one<S: Machine>(
 fn health<S: StateMachine>(group: u32, replica: &Replica<S>) -> GroupHealth {
     GroupHealth {
         group,
+        // Caught up and serving: normal status with every committed op applied. A cluster
+        // of one is also its own primary; in a cluster a backup is as ready as a primary.
         ready: replica.status() == Status::Normal
-            && replica.is_primary()
+            && (replica.is_primary() || replica.config().replica_count > 1)
             && replica.commit_min() == replica.commit_max(),
         stall_reason: replica.stall_reason(),
         view: replica.view(),

@@ -84,6 +84,8 @@ pub struct ShardSetup {
     pub events: flume::Sender<ShardEvent>,
     /// Restart evidence for every replica.
     pub evidence: RestartEvidence,
+    /// The replica bus (`None` in a cluster of one).
+    pub bus: Option<Arc<crate::bus::Bus>>,
 }
 
 /// Spawns the shard thread.
@@ -233,6 +235,8 @@ fn open(setup: &ShardSetup) -> Result<Shard, OpenFailure> {
         metrics: Arc::clone(&setup.metrics),
         tls: Arc::clone(&setup.tls),
         disk,
+        bus: setup.bus.clone(),
+        held_replies: RefCell::new(Vec::new()),
         metadata: RefCell::new(metadata),
         partitions: RefCell::new(partitions),
         view: RefCell::new(Arc::new(view)),

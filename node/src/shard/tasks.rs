@@ -61,6 +61,7 @@ async fn inbox_loop(shard: Rc<Shard>, inbox: flume::Receiver<ShardMessage>) {
             ShardMessage::Report { reply } => {
                 let _ = reply.try_send(shard.report());
             }
+            ShardMessage::Replica { from, message } => shard.on_replica_message(from, message),
         }
     }
 }

@@ -1,0 +1,130 @@
+//! One peer's outgoing connection: dial, handshake, then write the peer's send queue,
+//! reconnecting with capped exponential backoff whenever the connection fails. While
+//! disconnected the queue is not read, so it fills and [`Bus::send`](super::Bus::send)
+//! drops (and counts) what does not fit; VSR retransmits.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use monoio::io::AsyncWriteRentExt;
+use monoio::net::TcpStream;
+use vireo_protocol::vsr::Message;
+
+use super::Bus;
+use super::handshake::{self, HandshakeError, Identity};
+use super::stats::bump;
+use crate::shard::client::random_bytes;
+
+/// First reconnect delay.
+pub const BACKOFF_MIN: Duration = Duration::from_millis(20);
+/// Longest reconnect delay (a restarted peer is found within this).
+pub const BACKOFF_MAX: Duration = Duration::from_millis(500);
+/// Bound on one TCP connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Queued messages coalesced into one write (small messages: prepare_ok, commits).
+const COALESCE_MESSAGES_MAX: usize = 64;
+/// Bytes coalesced into one write.
+const COALESCE_BYTES_MAX: usize = 256 << 10;
+
+/// The next backoff after `current`.
+#[must_use]
+pub fn next_backoff(current: Duration) -> Duration {
+    (current * 2).min(BACKOFF_MAX)
+}
+
+/// Runs for the life of the process.
+pub async fn run(bus: Arc<Bus>, replica: u8, me: Identity, queue: flume::Receiver<Message>) {
+    let peer = bus.peer(replica).expect("a peer task per peer");
+    let mut backoff = BACKOFF_MIN;
+    let mut last_error: Option<String> = None;
+    loop {
+        match connect(peer.address, &me, replica).await {
+            Ok(stream) => {
+                tracing::info!(peer = replica, address = %peer.address, "replica bus connected");
+                last_error = None;
+                backoff = BACKOFF_MIN;
+                bump(&peer.stats.connects);
+                peer.stats.connected.store(true, Ordering::Relaxed);
+                let error = write_loop(stream, &queue, &peer.stats.sent).await;
+                peer.stats.connected.store(false, Ordering::Relaxed);
+                tracing::warn!(peer = replica, %error, "replica bus connection lost");
+            }
+            Err(error) => {
+                let text = error.to_string();
+                if matches!(error, HandshakeError::Mac | HandshakeError::Refused) {
+                    bump(&bus.stats.handshakes_refused);
+                }
+                // Say it once per kind of failure, not on every retry.
+                if last_error.as_deref() != Some(text.as_str()) {
+                    tracing::warn!(peer = replica, address = %peer.address, error = %text,
+                        "replica bus cannot reach peer; retrying");
+                    last_error = Some(text);
+                }
+            }
+        }
+        monoio::time::sleep(backoff).await;
+        backoff = next_backoff(backoff);
+    }
+}
+
+async fn connect(
+    address: std::net::SocketAddr,
+    me: &Identity,
+    replica: u8,
+) -> Result<TcpStream, HandshakeError> {
+    let mut stream = monoio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address))
+        .await
+        .map_err(|_| HandshakeError::Timeout)?
+        .map_err(|error| HandshakeError::Io(error.to_string()))?;
+    let _ = stream.set_nodelay(true);
+    handshake::dial(&mut stream, me, replica, random_bytes()).await?;
+    Ok(stream)
+}
+
+async fn write_loop(
+    mut stream: TcpStream,
+    queue: &flume::Receiver<Message>,
+    sent: &std::sync::atomic::AtomicU64,
+) -> std::io::Error {
+    loop {
+        let Ok(first) = queue.recv_async().await else {
+            return std::io::Error::other("bus stopped");
+        };
+        let mut count: u64 = 1;
+        let buffer = if queue.is_empty() {
+            first.buffer().clone()
+        } else {
+            let mut batch = first.as_bytes().to_vec();
+            while count < COALESCE_MESSAGES_MAX as u64 && batch.len() < COALESCE_BYTES_MAX {
+                let Ok(next) = queue.try_recv() else { break };
+                batch.extend_from_slice(next.as_bytes());
+                count += 1;
+            }
+            bytes::Bytes::from(batch)
+        };
+        let (result, _) = stream.write_all(buffer).await;
+        if let Err(error) = result {
+            return error;
+        }
+        sent.fetch_add(count, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let mut backoff = BACKOFF_MIN;
+        let mut steps = 0;
+        while backoff < BACKOFF_MAX {
+            backoff = next_backoff(backoff);
+            steps += 1;
+        }
+        assert_eq!(backoff, BACKOFF_MAX);
+        assert!(steps < 10);
+        assert_eq!(next_backoff(BACKOFF_MAX), BACKOFF_MAX);
+    }
+}
