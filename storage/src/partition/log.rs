@@ -231,11 +231,13 @@ impl PartitionLog {
             return Err(LogError::Backpressure { pending_bytes: pending });
         }
         let open = self.segments.back().expect("open segment");
-        let full = open.log.end() + record_size > self.config.segment_size_bytes;
-        // Relative offsets are u32: a segment never spans 2^32 offsets.
         let end_offset = meta.base_offset + u64::from(meta.message_count);
-        let offsets_full = end_offset - open.base_offset > u64::from(u32::MAX);
-        if !open.entries.is_empty() && (full || offsets_full) {
+        let open_at = OpenSegmentEnd {
+            base_offset: open.base_offset,
+            end_bytes: open.log.end(),
+            empty: open.entries.is_empty(),
+        };
+        if open_at.rotates(self.config.segment_size_bytes, record_size, end_offset) {
             self.rotate(storage)?;
         }
         self.append_record(op, meta, payload);
@@ -529,6 +531,31 @@ impl PartitionLog {
             self.ledger.pending_write_bytes <= self.config.write_bytes_pending_max + slack as u64,
             "pending writes above their bound"
         );
+    }
+}
+
+/// Where the open segment ends: enough to decide where the next record lands (the same
+/// rule for appends and for the layout check of imported records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OpenSegmentEnd {
+    pub(crate) base_offset: u64,
+    pub(crate) end_bytes: u64,
+    pub(crate) empty: bool,
+}
+
+impl OpenSegmentEnd {
+    /// True if a record of `record_size` bytes ending at `end_offset` opens a new segment:
+    /// the open one would grow past `segment_size_bytes`, or span 2^32 offsets (relative
+    /// offsets are u32). An empty segment takes any record.
+    pub(crate) fn rotates(
+        &self,
+        segment_size_bytes: u64,
+        record_size: u64,
+        end_offset: u64,
+    ) -> bool {
+        let full = self.end_bytes + record_size > segment_size_bytes;
+        let offsets_full = end_offset - self.base_offset > u64::from(u32::MAX);
+        !self.empty && (full || offsets_full)
     }
 }
 

@@ -12,6 +12,7 @@
 //! * Reads ([`reader`]): recent batches from memory, older ones through a [`ReadPlan`].
 //! * Recovery on open ([`recovery`]): torn tails cut, faults reported, indexes rebuilt.
 //! * [`PartitionLog::truncate_after_op`] ([`truncate`]) and retention ([`retention`]).
+//! * Export and verified import of record runs between replicas ([`transfer`]).
 
 mod cache;
 pub mod config;
@@ -26,6 +27,7 @@ mod retention;
 pub mod scan;
 pub mod segment;
 pub mod time_index;
+pub mod transfer;
 mod truncate;
 mod writer;
 
