@@ -204,7 +204,7 @@ impl Session {
                 }
                 let assigned = group
                     .members
-                    .get(&self.client_id)
+                    .get(&self.member_id())
                     .ok_or(ErrorCode::CONSUMER_GROUP_MEMBER_NOT_FOUND)?;
                 let partition_id = match partition_id {
                     Some(id) if assigned.contains(&id) => id,

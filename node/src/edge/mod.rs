@@ -9,12 +9,14 @@
 
 mod answer;
 pub mod auth;
+pub mod cluster;
 mod groups;
 mod messages;
 mod offsets;
 pub mod render;
 mod resolve;
 mod resources;
+pub mod routing;
 mod session;
 mod system;
 mod users;
@@ -115,6 +117,9 @@ pub struct Session {
     /// number, `request_checksum` and operation. The SDK replays a request answered
     /// with status 57 under the same identity; see `ConsensusClient::call`.
     retry_key: Option<u128>,
+    /// The coordinator connection this data connection attached to (code 14): whose
+    /// consumer-group membership its polls and offset requests use (`routing.rs`).
+    attached: Option<u32>,
 }
 
 impl Session {
@@ -140,6 +145,7 @@ impl Session {
             timeout,
             seen,
             retry_key: None,
+            attached: None,
         };
         session.publish();
         session
@@ -281,16 +287,16 @@ impl Session {
         match request {
             Request::Logout => self.logout(),
             Request::GetStats => self.get_stats().await,
-            Request::GetClusterMetadata => self.cluster_metadata(),
+            Request::GetClusterMetadata => Answer::Ok(self.cluster_view().metadata_body()),
+            Request::AttachConsumerSession(attach) => self.attach_consumer_session(&attach).await,
+            Request::GetPollRouting(poll) => self.poll_routing(&poll),
+            Request::PollMessagesOnPrimary(poll) => self.poll_messages(&poll).await,
+            Request::GetConsumerOffsetRouting(target) => self.offset_routing(&target),
             Request::GetMe => self.get_client(self.client_id).await,
             Request::GetClient(get) => self.get_client(get.client_id).await,
             Request::GetClients => self.get_clients().await,
             Request::GetSnapshot(_)
             | Request::DescribeOptions(_)
-            | Request::AttachConsumerSession(_)
-            | Request::GetPollRouting(_)
-            | Request::PollMessagesOnPrimary(_)
-            | Request::GetConsumerOffsetRouting(_)
             | Request::FlushUnsavedBuffer(_) => Answer::Status(ErrorCode::FEATURE_UNAVAILABLE),
             request => self.dispatch_data(request).await,
         }

@@ -1,13 +1,10 @@
-//! Stats, cluster metadata and clients.
+//! Stats and clients (cluster metadata: `cluster.rs`).
 
 use std::borrow::Cow;
 
 use vireo_protocol::iggy::ErrorCode;
 use vireo_protocol::iggy::primitives::pack_version;
-use vireo_protocol::iggy::reply::{
-    ClientGroupReply, ClientReply, ClusterMetadataReply, ClusterNode, NodeRole, NodeStatus,
-    StatsReply,
-};
+use vireo_protocol::iggy::reply::{ClientGroupReply, ClientReply, StatsReply};
 
 use super::auth::Access;
 use super::render::topic_keys;
@@ -87,30 +84,6 @@ impl Session {
         };
         let mut body = Vec::new();
         reply.encode(&mut body);
-        Answer::Ok(body)
-    }
-
-    pub(super) fn cluster_metadata(&self) -> Answer {
-        let config = &self.shard.config;
-        let ip =
-            if config.tcp.enabled { config.tcp.address.ip() } else { config.quic.address.ip() }
-                .to_string();
-        let node = ClusterNode {
-            name: &config.node.name,
-            ip: &ip,
-            tcp_port: if config.tcp.enabled { config.tcp.address.port() } else { 0 },
-            quic_port: if config.quic.enabled { config.quic.address.port() } else { 0 },
-            http_port: if config.http.enabled { config.http.address.port() } else { 0 },
-            websocket_port: 0,
-            role: NodeRole::Leader,
-            status: NodeStatus::Healthy,
-        };
-        let mut body = Vec::new();
-        ClusterMetadataReply {
-            name: &config.consensus.cluster_name,
-            nodes: Cow::Owned(vec![node]),
-        }
-        .encode(&mut body);
         Answer::Ok(body)
     }
 
