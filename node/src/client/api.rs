@@ -466,10 +466,21 @@ impl<C: Connector> Client<C> {
             topic_id: topic.wire()?,
             group_id: group.wire()?,
         });
-        self.call_body(code, &body).await.map(drop)
+        let result = self.call_body(code, &body).await.map(drop);
+        match (code, &result) {
+            (code::JOIN_CONSUMER_GROUP, Ok(())) => self.remember_group(&body),
+            // Left, deleted, or refused as not there: nothing to re-join.
+            (
+                code::LEAVE_CONSUMER_GROUP | code::DELETE_CONSUMER_GROUP,
+                Ok(()) | Err(ClientError::Server(_)),
+            ) => self.forget_group(&body),
+            _ => {}
+        }
+        result
     }
 
-    /// Joins a consumer group (the server assigns partitions).
+    /// Joins a consumer group (the server assigns partitions). The client re-joins it
+    /// on every new connection until it leaves ([`super::restore`]).
     pub async fn join_consumer_group(
         &mut self,
         stream: &Id,
@@ -479,7 +490,8 @@ impl<C: Connector> Client<C> {
         self.group_call(code::JOIN_CONSUMER_GROUP, stream, topic, group).await
     }
 
-    /// Leaves a consumer group.
+    /// Leaves a consumer group. Name it as it was joined (same ids or same names): the
+    /// re-join list matches by those bytes.
     pub async fn leave_consumer_group(
         &mut self,
         stream: &Id,

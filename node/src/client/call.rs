@@ -17,6 +17,8 @@
 //!   leader if it is elsewhere, and resend.
 //! * **Session evictions** (no session, stale client, …): log in again and resend;
 //!   the server refused the request without executing it.
+//! * **New connection**: consumer groups joined earlier are joined again first
+//!   ([`super::restore`]); membership belongs to a connection.
 //! * **Connection lost**: reconnect to the next node (leader first when known). A
 //!   read, or a request that provably was not sent, is resent. A write that may have
 //!   been delivered is reported as [`ClientError::OutcomeUnknown`] unless
@@ -51,8 +53,10 @@ pub struct ClientStats {
     pub not_accepted_retries: u64,
     /// Moves to the leader named by the roster.
     pub leader_redirects: u64,
-    /// Request frames sent (replays included; logins excluded).
+    /// Request frames sent (replays and group re-joins included; logins excluded).
     pub exchanges: u64,
+    /// Consumer groups joined again on a new connection ([`super::restore`]).
+    pub groups_rejoined: u64,
 }
 
 /// A live connection and the session logged in on it.
@@ -73,6 +77,11 @@ pub struct Client<C: Connector = NetConnector> {
     pub(super) endpoints: Endpoints,
     pub(super) reply: Vec<u8>,
     pub(super) stats: ClientStats,
+    /// `JOIN_CONSUMER_GROUP` bodies to send again on every new link.
+    pub(super) groups: Vec<Vec<u8>>,
+    /// `stats.connects` when the groups were last re-joined (a new link has a higher
+    /// count).
+    pub(super) restored_at: u64,
 }
 
 impl Client<NetConnector> {
@@ -104,6 +113,8 @@ impl<C: Connector> Client<C> {
             link: None,
             reply: Vec::new(),
             stats: ClientStats::default(),
+            groups: Vec::new(),
+            restored_at: 0,
         })
     }
 
@@ -180,6 +191,18 @@ impl<C: Connector> Client<C> {
                         error
                     });
                 }
+            }
+            if let Err(reason) = self.restore(deadline).await {
+                // Nothing of this request was sent on the new link: not ambiguous.
+                self.link = None;
+                last = reason;
+                reconnects += 1;
+                self.stats.reconnects += 1;
+                if reconnects > self.config.reconnects_max {
+                    return Err(give_up(maybe_applied, attempts, started.elapsed(), last));
+                }
+                self.pause(self.config.backoff(reconnects), deadline).await;
+                continue;
             }
             let Some(link) = self.link.as_mut() else { continue };
             let header = match replay.take() {

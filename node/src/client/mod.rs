@@ -33,6 +33,7 @@ mod connect;
 pub mod endpoints;
 pub mod error;
 pub mod reply;
+pub mod restore;
 pub mod session;
 pub mod transport;
 mod types;

@@ -59,6 +59,10 @@ struct State {
     drop_reply_after_apply: u32,
     forget_sessions: bool,
     violations: Vec<String>,
+    /// Group members: (host, client, session) of each join.
+    members: Vec<(String, u128, u64)>,
+    /// Joins are refused as "group not found".
+    groups_gone: bool,
 }
 
 /// The shared, scriptable state of the fake cluster.
@@ -103,6 +107,16 @@ impl Cluster {
         let mut state = self.state();
         state.sessions.clear();
         state.forget_sessions = true;
+    }
+
+    /// Every join: (host, client, session).
+    pub fn members(&self) -> Vec<(String, u128, u64)> {
+        self.state().members.clone()
+    }
+
+    /// From now on joins answer "group not found" (the group was deleted).
+    pub fn delete_groups(&self) {
+        self.state().groups_gone = true;
     }
 
     /// Every applied send.
@@ -278,7 +292,16 @@ impl Cluster {
                 encode_send_confirmations(&[confirmation], writer.body());
                 writer.finish();
             }
-            Request::CreateStream(_) | Request::SendMessages(_) => {
+            // Membership belongs to the connection's session, as on a real server.
+            Request::JoinConsumerGroup(_) if is_leader => {
+                if state.groups_gone {
+                    write_status(out, reply, ErrorCode::CONSUMER_GROUP_ID_NOT_FOUND);
+                    return Answer::Reply;
+                }
+                state.members.push((host.to_owned(), header.client, header.session));
+                ReplyWriter::begin(out, reply).finish();
+            }
+            Request::CreateStream(_) | Request::SendMessages(_) | Request::JoinConsumerGroup(_) => {
                 write_status(out, reply, ErrorCode::TRANSIENT_NOT_ACCEPTED);
             }
             _ => write_status(out, reply, ErrorCode::INVALID_COMMAND),

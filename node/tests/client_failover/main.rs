@@ -393,3 +393,76 @@ fn with_every_node_down_connecting_fails_within_its_bounds() -> turmoil::Result 
     assert_eq!(dials.load(Ordering::Relaxed), 2 * 3);
     Ok(())
 }
+
+#[test]
+fn groups_joined_before_a_crash_are_joined_again_before_the_next_request() -> turmoil::Result {
+    let hosts = ["n1", "n2", "n3"];
+    let cluster = Cluster::new(&hosts);
+    let mut sim = simulation(&cluster, &hosts);
+    let results = Results::default();
+    let outcomes = results.clone();
+    sim.client("client", async move {
+        let mut client = Client::connect_with(config(&hosts), SimConnector::default()).await?;
+        let ids = (Id::Numeric(0), Id::Numeric(0));
+        client.join_consumer_group(&ids.0, &ids.1, &Id::Numeric(7)).await?;
+        client.join_consumer_group(&ids.0, &ids.1, &Id::Numeric(8)).await?;
+        client.leave_consumer_group(&ids.0, &ids.1, &Id::Numeric(8)).await.ok();
+        assert_eq!(client.joined_groups(), 1, "a left group is not re-joined");
+        for id in 1..=40 {
+            send(&mut client, &outcomes, id).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(client.current_address(), Some("n2:8090"));
+        assert_eq!(client.stats().groups_rejoined, 1, "{:?}", client.stats());
+        Ok(())
+    });
+    let mut crashed = false;
+    while !sim.step()? {
+        if !crashed && sim.elapsed() >= Duration::from_secs(1) {
+            sim.crash("n1");
+            cluster.set_leader(Some("n2"));
+            crashed = true;
+        }
+    }
+    assert!(crashed);
+    check_invariants(&cluster, &results);
+    let members = cluster.members();
+    assert_eq!(members.len(), 3, "two joins on n1 (one left), one re-join on n2: {members:?}");
+    let (host, client, session) = members[2].clone();
+    assert_eq!(host, "n2");
+    // The re-join came on the session the resent sends then used, before any of them.
+    let seen = cluster.seen();
+    let on_new: Vec<_> = seen
+        .iter()
+        .filter(|s| s.host == "n2" && s.ids.0 == client && s.ids.1 == session)
+        .map(|s| s.code)
+        .collect();
+    // Reading the roster (12) comes with the connect; the re-join precedes every resend.
+    let requests: Vec<u32> = on_new.iter().copied().filter(|&code| code != 12).collect();
+    assert_eq!(requests.first(), Some(&604), "the re-join is the first request: {on_new:?}");
+    assert!(requests.len() > 1 && requests[1..].iter().all(|&code| code == 101), "{on_new:?}");
+    Ok(())
+}
+
+#[test]
+fn a_deleted_group_is_forgotten_on_reconnect_and_calls_go_on() -> turmoil::Result {
+    let hosts = ["n1", "n2"];
+    let cluster = Cluster::new(&hosts);
+    let mut sim = simulation(&cluster, &hosts);
+    let results = Results::default();
+    let (script, outcomes) = (cluster.clone(), results.clone());
+    sim.client("client", async move {
+        let mut client = Client::connect_with(config(&hosts), SimConnector::default()).await?;
+        client.join_consumer_group(&Id::Numeric(0), &Id::Numeric(0), &Id::Numeric(7)).await?;
+        script.delete_groups();
+        script.forget_sessions();
+        send(&mut client, &outcomes, 1).await;
+        assert_eq!(client.joined_groups(), 0);
+        assert_eq!(client.stats().groups_rejoined, 0);
+        Ok(())
+    });
+    sim.run()?;
+    check_invariants(&cluster, &results);
+    assert_eq!(results.acked(), vec![1]);
+    Ok(())
+}
