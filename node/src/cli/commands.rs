@@ -143,7 +143,7 @@ pub(super) async fn execute(command: AdminCommand) -> Result<(), ClientError> {
         AdminCommand::Topic(args) => topic(&args.connect, args.action).await,
         AdminCommand::Message(args) => message(&args.connect, args.action).await,
         AdminCommand::Stats(args) => stats(&args.connect, args.json).await,
-        AdminCommand::Cluster(args) => cluster(&args.connect, args.json).await,
+        AdminCommand::Cluster(args) => cluster(&args.plain.connect, args.plain.json).await,
         AdminCommand::Ping(args) => ping(&args.connect, args.count).await,
     }
 }

@@ -3,6 +3,7 @@
 //! sizes, UTC times; `--json` where a script wants it); errors go to stderr as
 //! `vireo: …` with a non-zero exit status.
 
+pub mod cluster_up;
 mod commands;
 pub mod connect;
 pub mod format;
@@ -29,8 +30,26 @@ pub enum AdminCommand {
     Stats(PlainArgs),
     /// Round trips to the server.
     Ping(PingArgs),
-    /// The cluster's nodes and leader.
-    Cluster(PlainArgs),
+    /// The cluster's nodes and leader; `vireo cluster up` starts a local cluster.
+    Cluster(ClusterArgs),
+}
+
+/// `vireo cluster [up]`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ClusterArgs {
+    #[command(subcommand)]
+    action: Option<ClusterAction>,
+    #[command(flatten)]
+    plain: PlainArgs,
+}
+
+/// `vireo cluster …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ClusterAction {
+    /// Start three nodes of one cluster on loopback (data, configs and logs under
+    /// `--dir`); Ctrl-C stops them.
+    Up(cluster_up::UpArgs),
 }
 
 /// `vireo stream …`.
@@ -84,6 +103,11 @@ pub struct PingArgs {
 /// 0 success, 1 the server refused or the request failed, 3 no node reachable.
 #[must_use]
 pub fn run(command: AdminCommand) -> ExitCode {
+    if let AdminCommand::Cluster(ClusterArgs { action: Some(ClusterAction::Up(args)), .. }) =
+        &command
+    {
+        return cluster_up::run(args);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -1,7 +1,10 @@
 //! The HTTP operations port on shard 0: `GET /ping` (liveness: the process answers),
 //! `GET /ready` (readiness: every consensus group is normal, primary and caught up, and
 //! the client edges are serving; 503 with the reasons otherwise), `GET /metrics`
-//! (Prometheus text). Minimal HTTP/1.1: one request per connection, bounded header.
+//! (Prometheus text), `GET /cluster` (JSON: this node, its peers' bus connectivity, and
+//! per group — 0 = metadata, 1..=G = partition groups — view, primary, status, op,
+//! commit, syncing; see `shard/cluster_state.rs`). Minimal HTTP/1.1: one request per
+//! connection, bounded header.
 
 use std::rc::Rc;
 
@@ -57,11 +60,44 @@ async fn handle(shard: Rc<Shard>, mut stream: TcpStream) -> std::io::Result<()> 
             let (ready, text) = readiness(&shard, &reports(&shard).await);
             respond(&mut stream, if ready { 200 } else { 503 }, "text/plain", &text).await
         }
+        "/cluster" => {
+            let body = shard.cluster_state().to_json().to_string() + "\n";
+            respond(&mut stream, 200, "application/json", &body).await
+        }
         "/metrics" => {
-            let text = shard.metrics.render(&reports(&shard).await);
+            let mut text = shard.metrics.render(&reports(&shard).await);
+            bus_metrics(&shard, &mut text);
             respond(&mut stream, 200, "text/plain; version=0.0.4", &text).await
         }
         _ => respond(&mut stream, 404, "text/plain", "not found\n").await,
+    }
+}
+
+/// The replica bus's per-peer counters, Prometheus text.
+fn bus_metrics(shard: &Shard, out: &mut String) {
+    use std::fmt::Write;
+    use std::sync::atomic::Ordering::Relaxed;
+    let Some(bus) = shard.bus.as_ref() else { return };
+    let _ = writeln!(
+        out,
+        "vireo_bus_handshakes_refused_total {}",
+        bus.stats.handshakes_refused.load(Relaxed)
+    );
+    for peer in bus.peers() {
+        let s = &peer.stats;
+        let counters = [
+            ("connected", u64::from(s.connected.load(Relaxed))),
+            ("inbound_connected", u64::from(s.inbound.load(Relaxed))),
+            ("sent_total", s.sent.load(Relaxed)),
+            ("dropped_queue_full_total", s.dropped_queue_full.load(Relaxed)),
+            ("received_total", s.received.load(Relaxed)),
+            ("dropped_inbox_full_total", s.dropped_inbox_full.load(Relaxed)),
+            ("bad_frames_total", s.bad_frames.load(Relaxed)),
+            ("connects_total", s.connects.load(Relaxed)),
+        ];
+        for (name, value) in counters {
+            let _ = writeln!(out, "vireo_bus_peer_{name}{{peer=\"{}\"}} {value}", peer.name);
+        }
     }
 }
 

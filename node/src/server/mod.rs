@@ -87,11 +87,12 @@ pub fn run(config: Config) -> ExitCode {
     } else {
         None
     };
-    // Each shard reports at most four events (opened, bootstrapped, listening, stopped).
-    let (events, events_received) = flume::bounded(4 * shard_count as usize);
+    // Each shard reports at most five events (opened, bootstrapped, listening, handed
+    // over, stopped).
+    let (events, events_received) = flume::bounded(5 * shard_count as usize);
     let mut controls = Vec::new();
     for (index, inbox) in receivers.into_iter().enumerate() {
-        // At most three controls per shard (bootstrap, listen, shutdown).
+        // At most four controls per shard (bootstrap, listen, handover, shutdown).
         let (control, control_received) = flume::bounded(4);
         controls.push(control);
         let setup = ShardSetup {
@@ -161,6 +162,7 @@ pub fn run(config: Config) -> ExitCode {
     announce(&config, quic.as_ref().map(|edge| edge.address));
     let signal = wait_for_signal(&signals);
     tracing::info!(signal, "shutting down");
+    hand_over(&controls, &events_received);
     router.begin_stopping();
     if let Some(edge) = quic {
         let _ = edge.stop.send(());
@@ -190,6 +192,25 @@ pub fn run(config: Config) -> ExitCode {
         tracing::info!("stopped cleanly");
     }
     ExitCode::Ok
+}
+
+/// Asks every shard to hand its groups' primaryship over, and waits (each shard bounds
+/// its own wait) before the edges stop: requests arriving meanwhile are forwarded to the
+/// new primaries.
+fn hand_over(controls: &[flume::Sender<Control>], events: &flume::Receiver<ShardEvent>) {
+    for control in controls {
+        let _ = control.send(Control::Handover);
+    }
+    let deadline = Instant::now() + crate::shard::handover::HANDOVER_TIMEOUT * 2;
+    for _ in controls {
+        match events.recv_deadline(deadline) {
+            Ok(ShardEvent::HandedOver(_, Ok(()))) => {}
+            Ok(ShardEvent::HandedOver(shard, Err(error))) => {
+                tracing::warn!(shard, %error, "handover incomplete; stopping anyway");
+            }
+            other => tracing::warn!(?other, "handover: unexpected event"),
+        }
+    }
 }
 
 fn bootstrap_chores(

@@ -10,8 +10,10 @@
 //! which drives every group to quiescence (`run.rs`).
 
 pub mod client;
+pub mod cluster_state;
 pub mod disk;
 pub mod group;
+pub mod handover;
 pub mod inbox;
 mod poll;
 mod replica_plane;

@@ -22,6 +22,8 @@ pub struct Router {
     /// This node's replica index and the cluster's replica count.
     replica: u8,
     replica_count: u8,
+    /// Per group, its replica's facts as the owning shard last published them.
+    live: Vec<super::cluster_state::GroupLive>,
 }
 
 /// Bits of an Iggy client id that name the node (the rest count connections), so ids
@@ -63,6 +65,9 @@ impl Router {
             next_client_id: AtomicU32::new((u32::from(replica) << CLIENT_ID_NODE_SHIFT) + 1),
             replica,
             replica_count,
+            live: (0..=partition_groups)
+                .map(|_| super::cluster_state::GroupLive::default())
+                .collect(),
             stopping: AtomicBool::new(false),
             serving: AtomicBool::new(false),
             view_op: AtomicU64::new(0),
@@ -108,6 +113,12 @@ impl Router {
     /// Sends without waiting; `false` if the inbox is full or gone.
     pub fn try_send(&self, shard: u32, message: ShardMessage) -> bool {
         self.inboxes[shard as usize].try_send(message).is_ok()
+    }
+
+    /// The published facts of `group` (see `cluster_state.rs`).
+    #[must_use]
+    pub fn live(&self, group: u32) -> &super::cluster_state::GroupLive {
+        &self.live[group as usize]
     }
 
     /// This node's replica index.

@@ -42,6 +42,7 @@ impl Shard {
             }
             self.check_failures();
             if !progress {
+                self.publish_live();
                 self.release_held_replies();
                 self.refresh_view();
                 if cfg!(debug_assertions) {
@@ -152,6 +153,40 @@ impl Shard {
             driver.replica.on_request(message);
         }
         self.run();
+    }
+
+    /// Publishes every owned group's facts for `cluster_state()`.
+    fn publish_live(&self) {
+        if let Some(driver) = self.metadata.borrow().as_ref() {
+            publish(&self.router, &driver.replica);
+        }
+        for driver in self.partitions.borrow().values() {
+            publish(&self.router, &driver.replica);
+        }
+    }
+
+    /// This node's view of the cluster (see `cluster_state.rs`).
+    #[must_use]
+    pub fn cluster_state(&self) -> super::cluster_state::ClusterState {
+        use std::sync::atomic::Ordering::Relaxed;
+        let cluster = &self.config.cluster;
+        let peers = self.bus.as_ref().map_or_else(Vec::new, |bus| {
+            bus.peers()
+                .map(|peer| super::cluster_state::PeerState {
+                    replica: peer.replica,
+                    name: peer.name.clone(),
+                    connected: peer.stats.connected.load(Relaxed),
+                    inbound: peer.stats.inbound.load(Relaxed),
+                })
+                .collect()
+        });
+        super::cluster_state::ClusterState {
+            node: cluster.replica,
+            name: cluster.me().map_or_else(|| self.config.node.name.clone(), |me| me.name.clone()),
+            replica_count: cluster.replica_count(),
+            peers,
+            groups: self.router.groups().map(|g| self.router.live(g).snapshot(g)).collect(),
+        }
     }
 
     /// Asserts every group's invariants (debug builds run it after every event).
@@ -302,6 +337,17 @@ fn execute_one<S: Machine>(
     let fed = driver.feed_ready(disk);
     replies.extend(collected.into_iter().map(|(sender, message)| (driver.group, sender, message)));
     progress || fed
+}
+
+fn publish<S: StateMachine>(router: &super::router::Router, replica: &Replica<S>) {
+    router.live(replica.config().group).publish(
+        replica.view(),
+        replica.status(),
+        replica.primary(),
+        replica.op(),
+        replica.commit_min(),
+        replica.commit_max(),
+    );
 }
 
 fn health<S: StateMachine>(group: u32, replica: &Replica<S>) -> GroupHealth {

@@ -34,6 +34,8 @@ pub enum Control {
     },
     /// Bind the client listeners (and HTTP on shard 0).
     Listen,
+    /// Hand primaryship of this shard's groups to other replicas (before `Shutdown`).
+    Handover,
     /// Stop accepting, drain, sync, stop.
     Shutdown,
 }
@@ -59,6 +61,8 @@ pub enum ShardEvent {
     Bootstrapped(Result<Option<String>, String>),
     /// Its listeners are bound (or why not).
     Listening(u32, Result<(), String>),
+    /// Its groups' primaryship was handed over (or which were not).
+    HandedOver(u32, Result<(), String>),
     /// It stopped; `Ok` after a complete drain and sync.
     Stopped(u32, Result<(), String>),
 }
@@ -146,6 +150,10 @@ async fn main(setup: ShardSetup) {
             Control::Listen => {
                 let result = tasks::listen(&shard);
                 let _ = setup.events.send(ShardEvent::Listening(index, result));
+            }
+            Control::Handover => {
+                let result = super::handover::run(&shard).await;
+                let _ = setup.events.send(ShardEvent::HandedOver(index, result));
             }
             Control::Shutdown => {
                 let result = tasks::shutdown(&shard).await;
