@@ -175,7 +175,7 @@ impl PartitionMachine {
         }
     }
 
-    fn append(
+    pub(crate) fn append(
         &mut self,
         key: PartitionKey,
         op: u64,
@@ -223,7 +223,7 @@ impl PartitionMachine {
         result.map_err(|error| self.fail(format!("partition {key:?}: {error}")))
     }
 
-    fn quiesce(&mut self, key: PartitionKey) -> Result<(), ErrorCode> {
+    pub(crate) fn quiesce(&mut self, key: PartitionKey) -> Result<(), ErrorCode> {
         let disk = Rc::clone(&self.disk);
         let flushed = {
             let mut disk = disk.borrow_mut();
@@ -244,7 +244,7 @@ impl PartitionMachine {
 
     /// Waits for at least one completion; routes this machine's log completions and
     /// parks the rest for the shard.
-    fn drain_once(&mut self) -> Result<(), ErrorCode> {
+    pub(crate) fn drain_once(&mut self) -> Result<(), ErrorCode> {
         self.pump();
         let disk = Rc::clone(&self.disk);
         let mut completions = Vec::new();
@@ -270,7 +270,7 @@ impl PartitionMachine {
         }
     }
 
-    fn drop_partition(&mut self, key: PartitionKey) {
+    pub(crate) fn drop_partition(&mut self, key: PartitionKey) {
         if let Some(owners) = self.offsets.remove(&key) {
             self.state_bytes -= owners.keys().map(Self::offset_cost).sum::<u64>();
         }

@@ -19,6 +19,7 @@ use super::logs::{
 };
 use super::op::{CONTROL_OPERATION, SEND_OPERATION, encode_reply};
 use super::snapshot::{OffsetEntry, PartitionSnapshot, RegistryEntry};
+use super::transfer::{Catchup, TransferStats, marker};
 use crate::shard::disk::Disk;
 
 /// Estimated snapshot bytes per partition and per stored offset (plus its name).
@@ -51,6 +52,12 @@ pub struct PartitionMachine {
     pub(crate) applied_op: u64,
     /// An environment failure met inside `apply`; the driver stops the node.
     pub(crate) failure: Option<String>,
+    /// True once [`Self::open_logs`] ran: a later `restore` is a state transfer.
+    opened: bool,
+    /// Partition data still to fetch after a state transfer (`transfer`).
+    pub(crate) catchup: Option<Catchup>,
+    pub(crate) transfer_stats: TransferStats,
+    pub(crate) transfer_ticks: u64,
 }
 
 impl PartitionMachine {
@@ -76,14 +83,22 @@ impl PartitionMachine {
             restored: None,
             applied_op: 0,
             failure: None,
+            opened: false,
+            catchup: None,
+            transfer_stats: TransferStats::default(),
+            transfer_ticks: 0,
         }
     }
 
     /// After the replica opened (and restored the snapshot, if any): brings every log
     /// back to the checkpoint at `checkpoint_op` and wipes directories the checkpoint
     /// does not know, so that replaying the journal rebuilds exactly the applied state.
+    /// If the group was catching up when the node stopped (durable marker), logs that
+    /// end below the checkpoint are fetched again instead of being reported lost.
     pub fn open_logs(&mut self, checkpoint_op: u64) -> Result<(), LogOpenError> {
+        self.opened = true;
         let snapshot = self.restored.take().unwrap_or_default();
+        let catching_up = marker::exists(&self.data_dir, self.group);
         let known: BTreeMap<PartitionKey, &RegistryEntry> =
             snapshot.partitions.iter().map(|entry| (entry.key, entry)).collect();
         let on_disk = list_directories(&self.data_dir, self.group)
@@ -99,7 +114,14 @@ impl PartitionMachine {
                     .map_err(|message| LogOpenError::Open { key, message })?;
             }
         }
+        let mut targets = BTreeMap::new();
         for entry in &snapshot.partitions {
+            if catching_up {
+                if self.reopen_catching_up(entry, checkpoint_op, snapshot.applied_op)? {
+                    targets.insert(entry.key, entry.next_offset);
+                }
+                continue;
+            }
             let disk = Rc::clone(&self.disk);
             let mut disk = disk.borrow_mut();
             let namespace = disk.allocate_namespace();
@@ -129,9 +151,52 @@ impl PartitionMachine {
         for offset in snapshot.offsets {
             self.offsets.entry(offset.key).or_default().insert(offset.owner, offset.offset);
         }
+        if catching_up {
+            tracing::info!(
+                group = self.group,
+                behind = targets.len(),
+                "resuming partition catch-up"
+            );
+            self.catchup = Some(Catchup::new(snapshot.applied_op, targets));
+        }
         self.recount();
         self.check_invariants();
         Ok(())
+    }
+
+    /// Opens `entry`'s log at a restart during a catch-up: cut after the checkpoint,
+    /// then reconciled like a transferred descriptor. True if it still lacks records.
+    fn reopen_catching_up(
+        &mut self,
+        entry: &RegistryEntry,
+        checkpoint_op: u64,
+        op_max: u64,
+    ) -> Result<bool, LogOpenError> {
+        let key = entry.key;
+        let open_error = |message: String| LogOpenError::Open { key, message };
+        let disk = Rc::clone(&self.disk);
+        {
+            let mut disk = disk.borrow_mut();
+            let namespace = disk.allocate_namespace();
+            let config = log_config(
+                &self.settings,
+                self.group,
+                &key,
+                namespace,
+                entry.segment_size,
+                entry.preallocate,
+                entry.first_offset,
+            );
+            let mut log = super::logs::open_log(&mut disk, config).map_err(open_error)?;
+            log.truncate_after_op(&mut disk.logs(), checkpoint_op)
+                .map_err(|error| open_error(error.to_string()))?;
+            self.by_namespace.insert(namespace, key);
+            self.partitions.insert(
+                key,
+                Entry { log, segment_size: entry.segment_size, preallocate: entry.preallocate },
+            );
+        }
+        self.reconcile(entry, op_max).map_err(open_error)
     }
 
     pub(crate) fn recount(&mut self) {
@@ -236,6 +301,16 @@ impl PartitionMachine {
         }
         assert!(self.state_bytes <= self.state_bytes_max, "partition group over budget");
         assert!(self.offsets.values().all(|owners| !owners.is_empty()), "no empty offset maps");
+        if let Some(catchup) = &self.catchup {
+            for (key, end_offset) in &catchup.targets {
+                let log = &self.partitions.get(key).expect("a target has a log").log;
+                assert!(log.next_offset() < *end_offset, "a reached target is still listed");
+                assert!(log.last_op() <= catchup.checkpoint_op, "fetched past the checkpoint");
+            }
+            if let Some(in_flight) = catchup.in_flight {
+                assert!(catchup.targets.contains_key(&in_flight.key), "request for no target");
+            }
+        }
     }
 
     fn encode_snapshot(&self) -> PartitionSnapshot {
@@ -247,7 +322,14 @@ impl PartitionMachine {
                 .iter()
                 .map(|(key, entry)| RegistryEntry {
                     key: *key,
-                    next_offset: entry.log.next_offset(),
+                    // A partition still fetching is described by its target (the marker
+                    // makes a restart fetch the rest).
+                    next_offset: self
+                        .catchup
+                        .as_ref()
+                        .and_then(|catchup| catchup.targets.get(key).copied())
+                        .unwrap_or_else(|| entry.log.next_offset()),
+                    first_offset: entry.log.first_offset(),
                     segment_size: entry.segment_size,
                     preallocate: entry.preallocate,
                 })
@@ -282,6 +364,7 @@ impl PartitionKey {
 
 impl StateMachine for PartitionMachine {
     fn apply(&mut self, context: &ApplyContext, body: &[u8], reply: &mut Vec<u8>) {
+        assert!(!self.syncing(), "group {}: apply while partition data is missing", self.group);
         let mut payload = Vec::new();
         let outcome = match context.operation {
             SEND_OPERATION => self.apply_send(context, body, &mut payload),
@@ -300,15 +383,20 @@ impl StateMachine for PartitionMachine {
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), RestoreError> {
-        if !self.partitions.is_empty() {
-            // State transfer of partition data between replicas arrives with the replica
-            // bus (issue 7); a running single node never restores.
-            return Err(RestoreError { reason: "partition state transfer is not supported yet" });
-        }
         let snapshot = PartitionSnapshot::decode(bytes)
             .ok_or(RestoreError { reason: "malformed partition snapshot" })?;
+        if self.opened {
+            // State transfer on a running replica: the logs are live; reconcile them and
+            // fetch what is missing (`transfer`).
+            self.install_descriptor(snapshot);
+            return Ok(());
+        }
         self.applied_op = snapshot.applied_op;
         self.restored = Some(snapshot);
         Ok(())
+    }
+
+    fn apply_ready(&self) -> bool {
+        !self.syncing()
     }
 }

@@ -9,7 +9,8 @@
 //! retention are replicated ops of the same group, so every replica's partition ends in
 //! the same state. Checkpoints flush the logs before the snapshot (registry + offsets)
 //! is written; a restart cuts the logs back to the checkpoint and consensus replays the
-//! journal on top ([`logs`]).
+//! journal on top ([`logs`]). A replica that installs a checkpoint by state transfer
+//! fetches the records the checkpoint only describes from a peer first ([`transfer`]).
 
 mod apply;
 pub mod key;
@@ -17,9 +18,11 @@ pub mod logs;
 mod machine;
 pub mod op;
 pub mod snapshot;
+pub mod transfer;
 
 pub use key::{OwnerKey, PartitionKey, partition_group};
 pub use machine::PartitionMachine;
+pub use transfer::{Syncing, TransferBus, TransferStats};
 
 /// What the edge reports about a partition (zeros before its first message).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

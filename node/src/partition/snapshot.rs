@@ -1,7 +1,9 @@
 //! A partition group's checkpoint snapshot: the registry of its partitions (where each
 //! log ended at the checkpoint, and how to recreate it) and every stored consumer
 //! offset. The logs' contents are not in it: they are files the driver flushed before the
-//! snapshot was written (see `logs.rs` for how a restart uses the two together).
+//! snapshot was written (see `logs.rs` for how a restart uses the two together), or, on a
+//! replica that installed the snapshot by state transfer, files it fetches from a peer
+//! (`transfer`).
 
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
@@ -9,7 +11,9 @@ use rkyv::{Archive, Deserialize, Serialize};
 
 use super::key::{OwnerKey, PartitionKey};
 
-const VERSION: u32 = 1;
+/// Version 2 added [`RegistryEntry::first_offset`] (partition data catch-up needs the
+/// checkpoint's first stored offset to rebuild the same segments).
+const VERSION: u32 = 2;
 
 /// One partition of the registry.
 #[derive(Debug, Clone, PartialEq, Eq, Archive, Serialize, Deserialize)]
@@ -18,6 +22,8 @@ pub struct RegistryEntry {
     pub key: PartitionKey,
     /// Its log's next offset at the checkpoint.
     pub next_offset: u64,
+    /// Its log's first stored offset at the checkpoint (the base of its first segment).
+    pub first_offset: u64,
     /// Segment size of its topic.
     pub segment_size: u64,
     /// Preallocate segment files.

@@ -9,9 +9,11 @@
 //! catching-up replica checks the whole run *before* appending anything: every record
 //! parses and its crc32c matches, offsets continue the log exactly (no gap, no overlap),
 //! ops never decrease and stay at or below the checkpoint op, and each record's stored
-//! position is where it lands in this log. The last check makes the imported log's
-//! segment layout identical to the source's (same rotation points), which replicated
-//! segment-level ops (`delete_segments`, retention) need to act alike on every replica.
+//! Where the source's stored positions show a flush (a flush pads the log's tail to a
+//! sector boundary), the importer flushes at the same record, so a log imported from
+//! empty gets the source's exact layout (same positions, same rotation points). A log
+//! that already held a prefix, or was reopened mid-fetch, may have padded elsewhere; its
+//! records are still identical, at its own positions.
 //! Corrupt or torn input is refused with a typed [`ImportError`] and leaves the log
 //! untouched. Imported records are then appended like any batch (same op, same metadata,
 //! same bytes), so indexes, cache and durability follow the usual path.
@@ -24,6 +26,10 @@ use crate::partition::record::{
     BatchMeta, RECORD_HEADER_SIZE, RecordError, StoredBatch, encode_header, parse_record,
 };
 use crate::storage::Storage;
+
+fn round_up_sector(position: u64) -> u64 {
+    position.next_multiple_of(crate::SECTOR_SIZE as u64)
+}
 
 /// Most records one import accepts (bounds the verification work per message).
 pub const IMPORT_RECORDS_MAX: usize = 1 << 16;
@@ -93,6 +99,9 @@ pub fn export_records(
 /// One verified record, ready to append.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedRecord {
+    /// The source flushed right before it (a flush pads the log's tail to a sector
+    /// boundary): flush before appending it to land at the same position.
+    pub pad_before: bool,
     /// The op that wrote it.
     pub op: u64,
     /// Its metadata.
@@ -133,16 +142,6 @@ pub enum ImportError {
         min: u64,
         /// Highest acceptable.
         max: u64,
-    },
-    /// Record `index` would land at another byte position than it had at the source.
-    #[error("record {index} was stored at byte {stored}, would land at {landing}")]
-    Layout {
-        /// Its position in the run.
-        index: usize,
-        /// Position at the source.
-        stored: u64,
-        /// Position here.
-        landing: u64,
     },
     /// Record `index` exceeds this log's payload bound.
     #[error("record {index} payload above the log's maximum")]
@@ -203,20 +202,29 @@ impl PartitionLog {
             }
             let size = header.record_size_bytes();
             let end_offset = header.end_offset();
-            if at.rotates(self.config.segment_size_bytes, size, end_offset) {
+            let segment_size = self.config.segment_size_bytes;
+            let padded = OpenSegmentEnd { end_bytes: round_up_sector(at.end_bytes), ..at };
+            let mut pad_before = false;
+            if at.rotates(segment_size, size, end_offset) {
                 at = OpenSegmentEnd { base_offset: next_offset, end_bytes: 0, empty: true };
+            } else if header.position_bytes == 0 && padded.rotates(segment_size, size, end_offset) {
+                // The source flushed (padding its tail) and then rotated.
+                pad_before = true;
+                at = OpenSegmentEnd { base_offset: next_offset, end_bytes: 0, empty: true };
+            } else if header.position_bytes != at.end_bytes
+                && header.position_bytes == padded.end_bytes
+            {
+                pad_before = true; // The source flushed just before this record.
+                at = padded;
             }
-            if header.position_bytes != at.end_bytes {
-                return Err(ImportError::Layout {
-                    index,
-                    stored: header.position_bytes,
-                    landing: at.end_bytes,
-                });
-            }
+            // Otherwise the record lands where this log's own history puts it: a log
+            // kept from before (or reopened mid-fetch) padded at other points than the
+            // source, so its positions may differ; the records themselves do not.
             at.end_bytes += size;
             at.empty = false;
             let start = records.len() - rest.len() + RECORD_HEADER_SIZE;
             imported.push(ImportedRecord {
+                pad_before,
                 op: header.op,
                 meta: header.meta,
                 payload: records.slice(start..start + payload.len()),
@@ -242,6 +250,9 @@ impl PartitionLog {
     ) -> Result<u64, ImportError> {
         let imported = self.verify_import(records, op_max)?;
         for (appended, record) in imported.into_iter().enumerate() {
+            if record.pad_before {
+                self.flush(storage).map_err(|error| ImportError::Append { appended, error })?;
+            }
             self.append(storage, record.op, record.meta, record.payload)
                 .map_err(|error| ImportError::Append { appended, error })?;
         }
