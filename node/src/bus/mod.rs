@@ -106,8 +106,10 @@ impl Bus {
 #[must_use]
 pub fn message_size_max(config: &Config) -> usize {
     let c = &config.consensus;
+    // Partition data answers may exceed a group's bound slightly (see FRAME_SLACK_BYTES).
     usize::try_from(c.metadata_message_size_max.max(c.partition_message_size_max))
         .unwrap_or(usize::MAX)
+        .saturating_add(crate::partition::transfer::FRAME_SLACK_BYTES)
 }
 
 /// Binds the replica address and starts the bus thread (multi-node clusters only).

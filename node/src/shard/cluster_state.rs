@@ -11,7 +11,7 @@
 //! [`ClusterState::connected`]; addresses are in `config.cluster.nodes`.
 //! `GET /cluster` (net/http.rs) renders the same snapshot as JSON.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use vireo_consensus::Status;
 
@@ -26,6 +26,8 @@ pub struct GroupLive {
     op: AtomicU64,
     commit_min: AtomicU64,
     commit_max: AtomicU64,
+    /// The group's partition machine is fetching records after a state transfer.
+    data_syncing: AtomicBool,
 }
 
 impl GroupLive {
@@ -52,6 +54,11 @@ impl GroupLive {
         self.commit_max.store(commit_max, Ordering::Relaxed);
     }
 
+    /// Publishes whether the partition machine still fetches data (`PartitionMachine::syncing`).
+    pub fn publish_data_syncing(&self, syncing: bool) {
+        self.data_syncing.store(syncing, Ordering::Relaxed);
+    }
+
     /// A snapshot of group `group`.
     #[must_use]
     pub fn snapshot(&self, group: u32) -> GroupState {
@@ -71,7 +78,7 @@ impl GroupLive {
             op: self.op.load(Ordering::Relaxed),
             commit_min,
             commit_max,
-            syncing: commit_min < commit_max,
+            syncing: commit_min < commit_max || self.data_syncing.load(Ordering::Relaxed),
         }
     }
 }

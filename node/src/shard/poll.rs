@@ -36,6 +36,9 @@ impl Shard {
             let drivers = self.partitions.borrow();
             let driver = drivers.get(&group).ok_or(ErrorCode::PARTITION_NOT_FOUND)?;
             let machine = driver.replica.state_machine();
+            // A replica still fetching the group's records after a state transfer has
+            // neither them nor the ops since: the client retries (elsewhere).
+            machine.readable().map_err(|_| ErrorCode::TRANSIENT_NOT_ACCEPTED)?;
             let stats = machine.stats(&query.key);
             let start = match query.start {
                 PollStart::Offset(offset) => ReadStart::Offset(offset),

@@ -48,13 +48,22 @@ impl Shard {
         self.run();
     }
 
-    /// The hook for replica-plane commands that are not consensus messages (partition
-    /// data transfer: `RequestPartitionData`/`PartitionData`). The transfer module
-    /// plugs in here; until it does, they are counted as ignored.
-    #[allow(clippy::needless_pass_by_value)] // The handler that plugs in takes it.
+    /// Replica-plane commands that are not consensus messages (partition data transfer:
+    /// `RequestPartitionData`/`PartitionData`) go to the group's partition machine
+    /// (`crate::partition::transfer`).
+    #[allow(clippy::needless_pass_by_value)] // Owned like every bus delivery.
     pub fn on_data_plane(&self, from: u8, message: Message) {
-        tracing::debug!(from, group = message.header().group, command = ?message.header().command,
-            "data-plane message without a handler");
+        let mut bus = crate::partition::transfer::ShardTransferBus::of(self);
+        match self.partitions.borrow_mut().get_mut(&message.header().group) {
+            Some(driver) => {
+                driver.replica.state_machine_mut().on_transfer_message(from, &message, &mut bus);
+            }
+            None => tracing::debug!(
+                from,
+                group = message.header().group,
+                "data-plane message for a group this shard does not own"
+            ),
+        }
     }
 
     fn on_consensus_message(&self, from: u8, message: Message) {

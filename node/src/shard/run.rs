@@ -162,6 +162,8 @@ impl Shard {
         }
         for driver in self.partitions.borrow().values() {
             publish(&self.router, &driver.replica);
+            let live = self.router.live(driver.replica.config().group);
+            live.publish_data_syncing(driver.replica.state_machine().syncing());
         }
     }
 
@@ -210,8 +212,11 @@ impl Shard {
         if let Some(driver) = self.metadata.borrow_mut().as_mut() {
             driver.replica.on_tick();
         }
+        let mut bus = crate::partition::transfer::ShardTransferBus::of(self);
         for driver in self.partitions.borrow_mut().values_mut() {
             driver.replica.on_tick();
+            // Partition data catch-up after a state transfer (requests, retries).
+            driver.replica.state_machine_mut().transfer_tick(&mut bus);
         }
         self.run();
     }

@@ -14,9 +14,7 @@ use vireo_protocol::vsr::{
 
 use super::super::key::PartitionKey;
 use super::super::machine::PartitionMachine;
-use super::{
-    InFlight, TRANSFER_BYTES_MAX, TRANSFER_RETRY_TICKS, TRANSFER_TIMEOUT_TICKS, TransferBus, marker,
-};
+use super::{InFlight, TRANSFER_RETRY_TICKS, TRANSFER_TIMEOUT_TICKS, TransferBus, marker};
 
 impl PartitionMachine {
     pub(super) fn fetch_tick(&mut self, bus: &mut dyn TransferBus) {
@@ -45,6 +43,7 @@ impl PartitionMachine {
             return; // Nobody to ask (a cluster of one never transfers state).
         }
         let now = self.transfer_ticks;
+        let bytes_max = self.transfer_bytes_max();
         let Some(catchup) = &mut self.catchup else { return };
         let Some((&key, &end_offset)) = catchup.targets.first_key_value() else { return };
         let from_offset = self.partitions[&key].log.next_offset();
@@ -54,7 +53,7 @@ impl PartitionMachine {
             checkpoint_op: catchup.checkpoint_op,
             from_offset,
             end_offset,
-            bytes_max: TRANSFER_BYTES_MAX,
+            bytes_max,
         };
         catchup.in_flight = Some(InFlight { key, from_offset, source, sent_tick: now });
         self.transfer_stats.requests += 1;

@@ -34,6 +34,7 @@
 //! Polls of a group that is fetching are refused with [`Syncing`] (the edge maps it to a
 //! transient status); `/ready` is false while [`PartitionMachine::syncing`].
 
+pub mod bus;
 mod fetch;
 mod install;
 pub(crate) mod marker;
@@ -43,10 +44,13 @@ use std::collections::BTreeMap;
 
 use vireo_protocol::vsr::{Command, Header, Message};
 
+pub use bus::{FRAME_SLACK_BYTES, ShardTransferBus};
+
 use super::key::PartitionKey;
 use super::machine::PartitionMachine;
 
-/// Record bytes asked for per request (an answer holds at least one whole record).
+/// Record bytes asked for per request (an answer holds at least one whole record); also
+/// at most half the group's largest batch, so that a full answer fits a message.
 pub const TRANSFER_BYTES_MAX: u32 = 1 << 20;
 /// Ticks without an answer before the request is sent again, to the next source.
 pub const TRANSFER_TIMEOUT_TICKS: u64 = 20;
@@ -172,6 +176,11 @@ impl PartitionMachine {
     pub fn transfer_tick(&mut self, bus: &mut dyn TransferBus) {
         self.transfer_ticks += 1;
         self.fetch_tick(bus);
+    }
+
+    /// Bytes asked for (or served) per answer.
+    pub(crate) fn transfer_bytes_max(&self) -> u32 {
+        TRANSFER_BYTES_MAX.min(self.settings.record_payload_size_max / 2).max(1)
     }
 
     pub(crate) fn transfer_header(&self, command: Command, bus: &dyn TransferBus) -> Header {

@@ -18,7 +18,7 @@ use vireo_storage::{IoDone, Storage};
 
 use super::super::key::PartitionKey;
 use super::super::machine::PartitionMachine;
-use super::{TRANSFER_BYTES_MAX, TransferBus};
+use super::TransferBus;
 use crate::shard::disk::{TokenOwner, owner};
 
 /// Bound on synchronous waits for one read (each returns ≥ 1 completion).
@@ -68,7 +68,7 @@ impl PartitionMachine {
         if request.from_offset >= log.next_offset() {
             return (PartitionDataStatus::Behind, none);
         }
-        let bytes_max = request.bytes_max.clamp(1, TRANSFER_BYTES_MAX);
+        let bytes_max = request.bytes_max.clamp(1, self.transfer_bytes_max());
         let batches = match self.read_now(key, request.from_offset, bytes_max) {
             Ok(batches) => batches,
             Err(message) => {
