@@ -8,8 +8,9 @@
 //! 103 with the poll body; a separate data connection logged in as the same user attaches
 //! with the 32 session bytes of the reply, then polls with 104 (auto-commit) and stores
 //! offsets with 121 under the coordinator's membership. Refusals: a data connection
-//! that did not attach is no member; a wrong incarnation or a vanished coordinator is
-//! 58 (the SDK re-routes); another user's coordinator is Unauthorized.
+//! that did not attach is no member; session bytes that do not verify are 58 (the SDK
+//! re-routes); another user's coordinator is Unauthorized; once the coordinator is
+//! gone its membership is too.
 
 mod support;
 
@@ -128,7 +129,7 @@ fn routed_group_polls_and_offset_writes_follow_the_sdk_flow() {
                 ),
                 ErrorCode::CONSUMER_GROUP_MEMBER_NOT_FOUND.0
             );
-            // A wrong incarnation is refused with 58 (the SDK drops the route and asks again).
+            // A tag that does not verify is refused with 58 (the SDK drops the route and asks again).
             let stale = AttachConsumerSession { session: session.session ^ 2, ..session };
             assert_eq!(
                 code(raw(&data, codes::ATTACH_CONSUMER_SESSION, attach_body(&stale)).await),
@@ -217,23 +218,31 @@ fn routed_group_polls_and_offset_writes_follow_the_sdk_flow() {
                 ErrorCode::UNAUTHORIZED.0
             );
 
-            // The coordinator gone, its session cannot be attached any more.
+            // A forged identity (another client id under this user) does not verify.
+            let forged = AttachConsumerSession { client_id: session.client_id + 1, ..session };
+            assert_eq!(
+                code(raw(&data, codes::ATTACH_CONSUMER_SESSION, attach_body(&forged)).await),
+                ErrorCode::TRANSIENT_NOT_ACCEPTED.0
+            );
+
+            // The coordinator gone, it left the group: the attached data connection's
+            // group polls find no member.
             coordinator.shutdown().await.unwrap();
             drop(coordinator);
-            let fresh = root(&node, transport).await;
-            let mut refused = 0;
+            let mut answered = 0;
             for _ in 0..100 {
-                match raw(&fresh, codes::ATTACH_CONSUMER_SESSION, attach_body(&session)).await {
+                let poll = poll_body(stream, topic, group, 1);
+                match raw(&data, codes::POLL_MESSAGES_ON_PRIMARY, poll).await {
                     Err(error) => {
-                        assert_eq!(error.as_code(), ErrorCode::TRANSIENT_NOT_ACCEPTED.0);
-                        refused += 1;
+                        assert_eq!(error.as_code(), ErrorCode::CONSUMER_GROUP_MEMBER_NOT_FOUND.0);
+                        answered += 1;
                         break;
                     }
                     // The server may not have seen the close yet.
                     Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
                 }
             }
-            assert_eq!(refused, 1, "a vanished coordinator's session is refused");
+            assert_eq!(answered, 1, "a vanished coordinator's membership is not borrowed");
         }
     });
 }

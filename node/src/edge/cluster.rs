@@ -8,9 +8,10 @@
 //! asks again. A peer is Healthy while this node's replica bus to it is connected and
 //! Unreachable otherwise; this node always reports itself Healthy (it is answering).
 //!
-//! The roster itself (names and advertised client addresses) is static configuration;
-//! the live facts (connectivity, metadata primary) come as a [`ClusterFacts`] snapshot,
-//! which the replica bus and the metadata group's shard fill (see `Session::cluster_facts`).
+//! The roster itself (names and advertised client addresses) is static configuration
+//! (`[cluster] nodes`); the live facts (connectivity, metadata primary) come as a
+//! [`ClusterFacts`] snapshot of the replica bus and the metadata group's replica
+//! (`shard/cluster_state.rs`, see `Session::cluster_facts`).
 
 use std::net::SocketAddr;
 
@@ -127,36 +128,59 @@ impl ClusterView {
         body
     }
 
-    /// Appends this node's record (the target of a routed poll or offset write).
-    pub fn encode_this(&self, out: &mut Vec<u8>) {
-        let ip = self.entries[self.this].ip();
-        self.node(self.this, &ip).encode(out);
+    /// Appends node `index`'s record (the target of a routed poll or offset write).
+    ///
+    /// # Panics
+    /// If `index` is not an index into the roster.
+    pub fn encode_node(&self, index: usize, out: &mut Vec<u8>) {
+        let ip = self.entries[index].ip();
+        self.node(index, &ip).encode(out);
     }
 }
 
 impl Session {
-    /// The live facts of this node's cluster.
-    ///
-    /// Integration point for the replica bus: today every node answers as a cluster of
-    /// one ([`ClusterFacts::single`]). With a roster of several nodes, the bus's per-peer
-    /// connectivity and the metadata group's primary (the replica index of `view %
-    /// replica_count` as this node's metadata replica believes, `None` while its status
-    /// is not normal) replace it here.
+    /// The live facts of this node's cluster: a cluster of one answers for itself;
+    /// with a roster, the replica bus's per-peer connectivity (this node's outgoing,
+    /// authenticated connection) and the metadata group's primary when its replica
+    /// here is in normal status (`shard/cluster_state.rs`).
     pub(super) fn cluster_facts(&self) -> ClusterFacts {
-        ClusterFacts::single()
+        if !self.shard.config.cluster.is_multi_node() {
+            return ClusterFacts::single();
+        }
+        let state = self.shard.cluster_state();
+        ClusterFacts {
+            connected: state.connected(),
+            metadata_primary: state.metadata_primary().map(usize::from),
+        }
     }
 
-    /// The roster as configured: `[cluster] nodes`, or this node alone.
+    /// The roster as configured: `[cluster] nodes` (their advertised client
+    /// addresses), or this node alone with its listen addresses. A transport this node
+    /// does not serve is advertised for no node (the cluster's nodes share one shape).
     fn roster(&self) -> (Vec<RosterEntry>, usize) {
         let config = &self.shard.config;
         let enabled = |on: bool, address: SocketAddr| on.then_some(address);
-        let me = RosterEntry {
-            name: config.node.name.clone(),
-            tcp: enabled(config.tcp.enabled, config.tcp.address),
-            quic: enabled(config.quic.enabled, config.quic.address),
-            http: enabled(config.http.enabled, config.http.address),
-        };
-        (vec![me], 0)
+        let cluster = &config.cluster;
+        if cluster.nodes.is_empty() {
+            let me = RosterEntry {
+                name: config.node.name.clone(),
+                tcp: enabled(config.tcp.enabled, config.tcp.address),
+                quic: enabled(config.quic.enabled, config.quic.address),
+                http: enabled(config.http.enabled, config.http.address),
+            };
+            return (vec![me], 0);
+        }
+        let entries = cluster
+            .nodes
+            .iter()
+            .map(|node| RosterEntry {
+                name: node.name.clone(),
+                tcp: enabled(config.tcp.enabled, node.tcp),
+                quic: enabled(config.quic.enabled, node.quic),
+                http: enabled(config.http.enabled, node.http),
+            })
+            .collect();
+        (entries, usize::from(cluster.replica))
     }
 
     /// The roster with the live facts applied.
@@ -239,7 +263,7 @@ mod tests {
         let facts = ClusterFacts { connected: vec![true, true], metadata_primary: Some(0) };
         let view = ClusterView::new("c".into(), vec![entry(0), entry(1)], 1, &facts);
         let mut out = Vec::new();
-        view.encode_this(&mut out);
+        view.encode_node(view.this, &mut out);
         let node = ClusterNode::decode(&mut Reader::new(&out)).unwrap();
         assert_eq!((node.name, node.tcp_port, node.role), ("node-1", 8091, NodeRole::Follower));
         assert_eq!(node.status, NodeStatus::Healthy);
