@@ -5,7 +5,8 @@
 //! switches to its multi-node paths, so an unchanged SDK consumer on a follower moves to
 //! the leader, and its auto-commit group polls and offset stores go through 103 / 14 /
 //! 104 and 123 / 14 / 121: the test checks they return the right messages and store the
-//! offsets every node then reports.
+//! offsets every node then reports; a route names the primary of the partition's
+//! group. A killed node turns Unreachable in the survivors' rosters.
 
 #[path = "support/local_cluster.rs"]
 mod local_cluster;
@@ -13,9 +14,20 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use iggy::binary::BinaryTransport;
+use iggy::prelude::locking::IggyRwLockFn;
 use iggy::prelude::*;
 use local_cluster::{LocalCluster, NODES};
 use support::{bounded, id, messages};
+use vireo_protocol::iggy::checksum::xxh3;
+use vireo_protocol::iggy::primitives::{
+    Consumer as WireConsumer, ConsumerKind, Identifier as WireId, PollingKind,
+    PollingStrategy as WireStrategy,
+};
+use vireo_protocol::iggy::reply::PollRoutingReply;
+use vireo_protocol::iggy::request::{Body, PollMessages};
+use vireo_protocol::iggy::wire::Reader;
 use vireo_tests::ROOT_PASSWORD;
 
 const TEST_BOUND: Duration = Duration::from_secs(150);
@@ -29,6 +41,37 @@ async fn client_on(address: String, transport: &str) -> IggyClient {
     client.connect().await.expect("connect");
     client.login_user("iggy", ROOT_PASSWORD).await.expect("login");
     client
+}
+
+/// Node `index`'s answer to 103 for single consumer 1 polling `partition`: the TCP
+/// port of the node it routes to.
+async fn routed_tcp_port(client: &IggyClient, stream: u32, topic: u32, partition: u32) -> u16 {
+    let mut body = Vec::new();
+    PollMessages {
+        consumer: WireConsumer { kind: ConsumerKind::Consumer, id: WireId::Numeric(1) },
+        stream_id: WireId::Numeric(stream),
+        topic_id: WireId::Numeric(topic),
+        partition_id: Some(partition),
+        strategy: WireStrategy { kind: PollingKind::Next, value: 0 },
+        count: 1,
+        auto_commit: true,
+    }
+    .encode(&mut body);
+    let handle = client.client();
+    let wrapper = handle.read().await;
+    let ClientWrapper::Tcp(tcp) = &*wrapper else { panic!("a TCP client") };
+    let code = vireo_protocol::iggy::code::GET_POLL_ROUTING;
+    let reply = tcp.send_raw_with_response(code, Bytes::from(body)).await.expect("103");
+    PollRoutingReply::decode(&mut Reader::new(&reply)).expect("routing reply").primary.tcp_port
+}
+
+/// The partition group of a partition (the node's placement: `partition/key.rs`).
+fn partition_group(stream: u32, topic: u32, partition: u32, groups: u32) -> u64 {
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&stream.to_le_bytes());
+    bytes[4..8].copy_from_slice(&topic.to_le_bytes());
+    bytes[8..].copy_from_slice(&partition.to_le_bytes());
+    1 + xxh3(&bytes) % u64::from(groups)
 }
 
 /// The roster node `index` reports, once it names the metadata primary as leader.
@@ -61,7 +104,7 @@ async fn settled_roster(cluster: &LocalCluster, index: usize) -> (ClusterMetadat
 
 #[test]
 fn every_node_tells_the_roster_and_the_sdk_routes_group_polls_and_offsets() {
-    let cluster = LocalCluster::start("metadata-routing", Duration::from_secs(60));
+    let mut cluster = LocalCluster::start("metadata-routing", Duration::from_secs(60));
     bounded(TEST_BOUND, async move {
         for index in 0..NODES {
             let (roster, primary) = settled_roster(&cluster, index).await;
@@ -167,6 +210,36 @@ fn every_node_tells_the_roster_and_the_sdk_routes_group_polls_and_offsets() {
                 .expect("poll after the store");
             let offsets: Vec<u64> = again.messages.iter().map(|m| m.header.offset).collect();
             assert_eq!(offsets, [2, 3], "Next continues after the stored offset");
+
+            // A route names the primary of the partition's group.
+            if transport == "tcp" {
+                let json = cluster.cluster_json(follower).expect("GET /cluster");
+                let groups = json["groups"].as_array().expect("groups").len() - 1;
+                let groups = u32::try_from(groups).expect("group count");
+                for partition in 0..2 {
+                    let group = partition_group(stream, topic, partition, groups);
+                    let primary = cluster.primary_of(follower, group).expect("group primary");
+                    let port = routed_tcp_port(&admin, stream, topic, partition).await;
+                    assert_eq!(port, cluster.ports[primary].tcp, "partition {partition}");
+                }
+            }
+        }
+
+        // A node that died is Unreachable in the survivors' rosters.
+        let victim = (primary + 2) % NODES;
+        cluster.kill(victim);
+        let survivor = (primary + 1) % NODES;
+        let started = Instant::now();
+        loop {
+            let client = client_on(cluster.ports[survivor].tcp_address(), "tcp").await;
+            let roster = client.get_cluster_metadata().await.expect("cluster metadata");
+            assert_eq!(roster.nodes.len(), NODES);
+            if roster.nodes[victim].status == ClusterNodeStatus::Unreachable {
+                assert_eq!(roster.nodes[survivor].status, ClusterNodeStatus::Healthy);
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "still {roster:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     });
 }
