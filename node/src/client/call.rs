@@ -20,9 +20,23 @@
 //! * **New connection**: consumer groups joined earlier are joined again first
 //!   ([`super::restore`]); membership belongs to a connection.
 //! * **Connection lost**: reconnect to the next node (leader first when known). A
-//!   read, or a request that provably was not sent, is resent. A write that may have
-//!   been delivered is reported as [`ClientError::OutcomeUnknown`] unless
-//!   [`AmbiguousWrites::Resend`] asks for at-least-once.
+//!   read, or a request that provably was not sent, is resent. "Provably not sent":
+//!   the dial failed, a QUIC stream could not open, or the TCP connection was found
+//!   closed (or carrying stray bytes) just before the request was written — a node
+//!   that died while the connection was idle. A write that may have been delivered is
+//!   reported as [`ClientError::OutcomeUnknown`] unless [`AmbiguousWrites::Resend`]
+//!   asks for at-least-once.
+//!
+//! # What a retried send means
+//!
+//! * Replayed after 57 on the same connection: the same session and request number,
+//!   so the server's client table applies it at most once — exactly once if a reply
+//!   arrives.
+//! * Resent on a new connection (a new session: the server cannot relate it to the
+//!   first attempt): exactly once only when the first attempt provably never left
+//!   (above); after an ambiguous failure the default reports `OutcomeUnknown` (at most
+//!   once), and `Resend` may append the batch twice (at least once). No exactly-once
+//!   is claimed across a reconnect.
 //!
 //! Every other status is final and returned as [`ClientError::Server`]. A success is
 //! returned only for a reply that echoes this request's client id, request number

@@ -466,3 +466,37 @@ fn a_deleted_group_is_forgotten_on_reconnect_and_calls_go_on() -> turmoil::Resul
     assert_eq!(results.acked(), vec![1]);
     Ok(())
 }
+
+#[test]
+fn a_node_that_died_while_the_connection_was_idle_gets_no_ambiguous_write() -> turmoil::Result {
+    let hosts = ["n1", "n2"];
+    let cluster = Cluster::new(&hosts);
+    let mut sim = simulation(&cluster, &hosts);
+    let results = Results::default();
+    let outcomes = results.clone();
+    sim.client("client", async move {
+        let mut client = Client::connect_with(config(&hosts), SimConnector::default()).await?;
+        send(&mut client, &outcomes, 1).await;
+        // n1 crashes while nothing is in flight.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        send(&mut client, &outcomes, 2).await;
+        assert_eq!(client.current_address(), Some("n2:8090"));
+        assert_eq!(client.stats().reconnects, 1, "{:?}", client.stats());
+        Ok(())
+    });
+    let mut crashed = false;
+    while !sim.step()? {
+        if !crashed && sim.elapsed() >= Duration::from_secs(1) {
+            sim.crash("n1");
+            cluster.set_leader(Some("n2"));
+            crashed = true;
+        }
+    }
+    check_invariants(&cluster, &results);
+    // Under the default at-most-once policy the resend was still allowed: the dead
+    // connection proved the request never left.
+    assert_eq!(results.acked(), vec![1, 2], "{:?}", results.all());
+    let sends: Vec<_> = cluster.seen().into_iter().filter(|seen| seen.code == 101).collect();
+    assert_eq!(sends.iter().filter(|seen| seen.host == "n1").count(), 1);
+    Ok(())
+}

@@ -1,7 +1,10 @@
 //! Request/reply framing over any byte stream: TCP, TLS over TCP, or turmoil's
 //! simulated TCP. A reply is `[256-byte header][body]` with the total in `size`@48.
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use vireo_protocol::iggy::{HEADER_SIZE, read_size};
 
 use super::Connection;
@@ -23,6 +26,24 @@ where
     /// framing errors.
     pub fn new(stream: S, address: &str, reply_size_max: usize) -> Self {
         Self { stream, address: address.to_owned(), reply_size_max }
+    }
+
+    /// Why the connection died while idle, if it did: the peer closed it (a node that
+    /// crashed or restarted), reset it, or sent bytes no request asked for. The
+    /// protocol is lockstep, so between exchanges nothing may arrive; checked before a
+    /// request is written, such a connection proves the request never reached the
+    /// server ([`Delivery::NotSent`]), and the caller may resend it elsewhere without
+    /// risking a duplicate. One non-blocking poll; no byte of a live connection is read.
+    fn dead_while_idle(&mut self) -> Option<String> {
+        let mut byte = [0u8; 1];
+        let mut buf = ReadBuf::new(&mut byte);
+        let mut cx = Context::from_waker(Waker::noop());
+        match Pin::new(&mut self.stream).poll_read(&mut cx, &mut buf) {
+            Poll::Pending => None,
+            Poll::Ready(Ok(())) if buf.filled().is_empty() => Some("closed by the peer".into()),
+            Poll::Ready(Ok(())) => Some("unsolicited bytes between replies".into()),
+            Poll::Ready(Err(error)) => Some(error.to_string()),
+        }
     }
 
     async fn send(&mut self, header: &[u8; HEADER_SIZE], body: &[u8]) -> std::io::Result<()> {
@@ -69,6 +90,9 @@ where
         body: &[u8],
         reply: &mut Vec<u8>,
     ) -> Result<(), TransportError> {
+        if let Some(why) = self.dead_while_idle() {
+            return Err(TransportError::io(&self.address, Delivery::NotSent, why));
+        }
         self.send(header, body).await.map_err(|error| {
             TransportError::io(&self.address, Delivery::MaybeSent, format!("writing: {error}"))
         })?;
@@ -122,20 +146,44 @@ mod tests {
             let mut bogus = vec![0u8; HEADER_SIZE];
             bogus[SIZE_OFFSET..SIZE_OFFSET + 4].copy_from_slice(&size.to_le_bytes());
             server.write_all(&bogus).await.unwrap();
-            let error = connection.exchange(&[0; HEADER_SIZE], &[], &mut Vec::new()).await;
+            let error = connection.receive(&mut Vec::new()).await;
             assert_eq!(error.unwrap_err().kind, TransportErrorKind::Framing, "size {size}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_connection_closed_or_desynced_while_idle_proves_the_request_unsent() {
+        let (client, server) = tokio::io::duplex(1 << 16);
+        let mut connection = StreamConnection::new(client, "test:1", 1 << 20);
+        drop(server);
+        let error = connection.exchange(&[0; HEADER_SIZE], &[], &mut Vec::new()).await.unwrap_err();
+        assert_eq!((error.kind, error.delivery), (TransportErrorKind::Io, Delivery::NotSent));
+
+        let (client, mut server) = tokio::io::duplex(1 << 16);
+        let mut connection = StreamConnection::new(client, "test:1", 1 << 20);
+        server.write_all(b"stray").await.unwrap();
+        let error = connection.exchange(&[0; HEADER_SIZE], &[], &mut Vec::new()).await.unwrap_err();
+        assert_eq!(error.delivery, Delivery::NotSent);
+        let mut request = [0u8; 1];
+        let unread = tokio::time::timeout(std::time::Duration::from_millis(50), async {
+            server.read_exact(&mut request).await
+        });
+        assert!(unread.await.is_err(), "nothing was written to a desynced connection");
     }
 
     #[tokio::test]
     async fn a_peer_closing_mid_reply_is_an_ambiguous_io_error() {
         let (client, mut server) = tokio::io::duplex(1 << 16);
         let mut connection = StreamConnection::new(client, "test:1", 1 << 20);
-        let mut partial = frame(b"0123456789");
-        partial.truncate(HEADER_SIZE + 4);
-        server.write_all(&partial).await.unwrap();
-        drop(server);
+        let peer = tokio::spawn(async move {
+            let mut request = vec![0u8; HEADER_SIZE];
+            server.read_exact(&mut request).await.unwrap();
+            let mut partial = frame(b"0123456789");
+            partial.truncate(HEADER_SIZE + 4);
+            server.write_all(&partial).await.unwrap();
+        });
         let error = connection.exchange(&[0; HEADER_SIZE], &[], &mut Vec::new()).await.unwrap_err();
+        peer.await.unwrap();
         assert_eq!(error.kind, TransportErrorKind::Io);
         assert_eq!(error.delivery, Delivery::MaybeSent);
     }
