@@ -22,6 +22,9 @@ pub const BACKOFF_MIN: Duration = Duration::from_millis(20);
 pub const BACKOFF_MAX: Duration = Duration::from_millis(500);
 /// Bound on one TCP connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// A write that makes no progress this long means the peer stopped reading (paused or
+/// cut off): the connection is dropped and redialed, and `connected` reports it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Queued messages coalesced into one write (small messages: prepare_ok, commits).
 const COALESCE_MESSAGES_MAX: usize = 64;
 /// Bytes coalesced into one write.
@@ -103,7 +106,10 @@ async fn write_loop(
             }
             bytes::Bytes::from(batch)
         };
-        let (result, _) = stream.write_all(buffer).await;
+        let Ok((result, _)) = monoio::time::timeout(WRITE_TIMEOUT, stream.write_all(buffer)).await
+        else {
+            return std::io::Error::new(std::io::ErrorKind::TimedOut, "peer stopped reading");
+        };
         if let Err(error) = result {
             return error;
         }

@@ -65,9 +65,9 @@ async fn serve_peer(
         }
     };
     let peer = bus.peer(from).ok_or_else(|| format!("unknown peer {from}"))?;
-    peer.stats.inbound.store(true, Ordering::Relaxed);
+    peer.stats.inbound.fetch_add(1, Ordering::Relaxed);
     let result = read_loop(bus, me.cluster, from, &mut stream, router, size_max).await;
-    peer.stats.inbound.store(false, Ordering::Relaxed);
+    peer.stats.inbound.fetch_sub(1, Ordering::Relaxed);
     result
 }
 

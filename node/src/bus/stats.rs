@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 pub struct PeerStats {
     /// Our outgoing connection to the peer is established (handshake done).
     pub connected: AtomicBool,
-    /// An incoming connection from the peer is established.
-    pub inbound: AtomicBool,
+    /// Incoming connections from the peer that are established (a reconnecting peer may
+    /// briefly hold two).
+    pub inbound: AtomicU64,
     /// Messages written to the peer.
     pub sent: AtomicU64,
     /// Messages dropped because the peer's send queue was full (VSR retransmits).

@@ -87,7 +87,7 @@ fn bus_metrics(shard: &Shard, out: &mut String) {
         let s = &peer.stats;
         let counters = [
             ("connected", u64::from(s.connected.load(Relaxed))),
-            ("inbound_connected", u64::from(s.inbound.load(Relaxed))),
+            ("inbound_connections", s.inbound.load(Relaxed)),
             ("sent_total", s.sent.load(Relaxed)),
             ("dropped_queue_full_total", s.dropped_queue_full.load(Relaxed)),
             ("received_total", s.received.load(Relaxed)),

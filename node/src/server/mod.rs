@@ -125,7 +125,13 @@ pub fn run(config: Config) -> ExitCode {
         }
     }
     let stalled = stalled_groups(&router);
-    if stalled.is_empty() {
+    // In a cluster a replica that lost unsynced writes asks the current primary for a
+    // start_view that postdates its crash and resumes: only a cluster of one must stall
+    // for the operator.
+    if stalled.is_empty() || config.cluster.is_multi_node() {
+        for (group, _) in &stalled {
+            tracing::info!(group, "recovering_head: waiting for the current primary's view");
+        }
         bootstrap_chores(&config, &controls[0], &events_received);
         wait_caught_up(&router);
     } else {

@@ -178,7 +178,7 @@ impl Shard {
                     replica: peer.replica,
                     name: peer.name.clone(),
                     connected: peer.stats.connected.load(Relaxed),
-                    inbound: peer.stats.inbound.load(Relaxed),
+                    inbound: peer.stats.inbound.load(Relaxed) > 0,
                 })
                 .collect()
         });

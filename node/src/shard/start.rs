@@ -273,7 +273,9 @@ fn report_open<S: vireo_consensus::StateMachine>(replica: &vireo_consensus::Repl
         status = ?replica.status(),
         "group opened"
     );
-    if let Some(reason) = replica.stall_reason() {
+    if let Some(reason) = replica.stall_reason()
+        && replica.config().replica_count == 1
+    {
         tracing::error!(
             group,
             "STALLED: {reason}. A single node cannot prove which acknowledged writes survived \
