@@ -220,10 +220,12 @@ fn pump(mut from: TcpStream, mut to: TcpStream, shared: &Shared, epoch: u64) {
                 shared.dropped_bytes.fetch_add(n as u64, Ordering::SeqCst);
             }
             Ok(n) => {
+                // Counted before the write: a peer that has read the bytes must also see
+                // them counted (the unit test below reads the count right after the echo).
+                shared.forwarded_bytes.fetch_add(n as u64, Ordering::SeqCst);
                 if to.write_all(&buffer[..n]).is_err() {
                     break;
                 }
-                shared.forwarded_bytes.fetch_add(n as u64, Ordering::SeqCst);
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(_) => break,

@@ -6,6 +6,7 @@
 //! temporary data directory, and is killed (and its directory removed) when its
 //! [`Node`] drops, even when the test fails.
 
+pub mod cluster;
 pub mod fault_proxy;
 
 use std::io::{BufRead, BufReader, Read, Write};
