@@ -94,32 +94,85 @@ async fn write_loop(
         let Ok(first) = queue.recv_async().await else {
             return std::io::Error::other("bus stopped");
         };
-        let mut count: u64 = 1;
-        let buffer = if queue.is_empty() {
-            first.buffer().clone()
-        } else {
-            let mut batch = first.as_bytes().to_vec();
-            while count < COALESCE_MESSAGES_MAX as u64 && batch.len() < COALESCE_BYTES_MAX {
-                let Ok(next) = queue.try_recv() else { break };
-                batch.extend_from_slice(next.as_bytes());
-                count += 1;
+        let mut writes = Writes::default();
+        writes.push(&first);
+        while writes.count < COALESCE_MESSAGES_MAX && writes.bytes < COALESCE_BYTES_MAX {
+            let Ok(next) = queue.try_recv() else { break };
+            writes.push(&next);
+        }
+        let count = writes.count as u64;
+        for buffer in writes.finish() {
+            let Ok((result, _)) =
+                monoio::time::timeout(WRITE_TIMEOUT, stream.write_all(buffer)).await
+            else {
+                return std::io::Error::new(std::io::ErrorKind::TimedOut, "peer stopped reading");
+            };
+            if let Err(error) = result {
+                return error;
             }
-            bytes::Bytes::from(batch)
-        };
-        let Ok((result, _)) = monoio::time::timeout(WRITE_TIMEOUT, stream.write_all(buffer)).await
-        else {
-            return std::io::Error::new(std::io::ErrorKind::TimedOut, "peer stopped reading");
-        };
-        if let Err(error) = result {
-            return error;
         }
         sent.fetch_add(count, Ordering::Relaxed);
+    }
+}
+
+/// Messages to write, in order: small ones copied together into one buffer (fewer
+/// syscalls), large ones (prepares) written from their own shared buffer (no copy).
+#[derive(Default)]
+struct Writes {
+    buffers: Vec<bytes::Bytes>,
+    small: Vec<u8>,
+    count: usize,
+    bytes: usize,
+}
+
+/// Messages at least this large are written without copying.
+const COPY_BYTES_MAX: usize = 16 << 10;
+
+impl Writes {
+    fn push(&mut self, message: &Message) {
+        let bytes = message.as_bytes();
+        if bytes.len() >= COPY_BYTES_MAX {
+            self.flush_small();
+            self.buffers.push(message.buffer().clone());
+        } else {
+            self.small.extend_from_slice(bytes);
+        }
+        self.count += 1;
+        self.bytes += bytes.len();
+    }
+
+    fn flush_small(&mut self) {
+        if !self.small.is_empty() {
+            self.buffers.push(bytes::Bytes::from(std::mem::take(&mut self.small)));
+        }
+    }
+
+    fn finish(mut self) -> Vec<bytes::Bytes> {
+        self.flush_small();
+        self.buffers
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_messages_are_coalesced_in_order_and_large_ones_are_not_copied() {
+        use vireo_protocol::vsr::{Command, Header};
+        let small = |n: u8| Message::new(Header::new(Command::Ping), &[n; 10]);
+        let large = Message::new(Header::new(Command::Prepare), &[9; COPY_BYTES_MAX]);
+        let mut writes = Writes::default();
+        for message in [small(1), small(2), large.clone(), small(3)] {
+            writes.push(&message);
+        }
+        assert_eq!(writes.count, 4);
+        let buffers = writes.finish();
+        assert_eq!(buffers.len(), 3);
+        assert_eq!(buffers[0].len(), 2 * small(1).as_bytes().len());
+        assert_eq!(buffers[1].as_ptr(), large.buffer().as_ptr(), "shared, not copied");
+        assert_eq!(&buffers[2][..], small(3).as_bytes());
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
