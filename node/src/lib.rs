@@ -42,17 +42,22 @@
 //! turns writes into consensus requests and reads into view lookups or partition reads,
 //! and answers every refusal with an Iggy status — never a dropped connection.
 //!
-//! **What a cluster adds (issue 7).** Replica configs come from
-//! [`config::Config::replica_config`], today with `replica_count = 1`; a roster makes it
-//! the cluster's. A replica bus carries `Action::Send` (dropped with a warning by
-//! [`shard::group::GroupDriver::execute`] today) to peers, and inbound replica messages
-//! become a new inbox message handed to `Replica::on_message` on the owning shard. A
-//! backup's replica already forwards client requests to its primary; the primary's
-//! `Action::Reply` then travels back over the bus to the node that holds the client's
-//! connection, whose driver hands it to the waiting client exactly as a local reply.
-//! Every replica applies committed ops, so polls keep being served locally from
-//! committed data, and the metadata primary is the leader `get_cluster_metadata`
-//! reports.
+//! **A cluster** ([`bus`], [`shard::replica_plane`]). Replica configs come from
+//! [`config::Config::replica_config`]: index and count from the `[cluster]` roster (a
+//! cluster of one without it). The replica bus — one thread, authenticated TCP to every
+//! peer, bounded queues, reconnects — carries `Action::Send` to peers, and inbound
+//! replica messages reach the owning shard as `ShardMessage::Replica`, then
+//! `Replica::on_message`. A backup's replica forwards client requests to its primary;
+//! the primary's node remembers which node each forwarded client came from, and its
+//! `Action::Reply` travels back over the bus to the node holding the connection, whose
+//! shard hands it to the waiting client exactly as a local reply (a metadata reply once
+//! that node applied the op). The origin re-sends an unanswered request every
+//! `RESEND_INTERVAL` (the client table answers a retry once). Every replica applies
+//! committed ops, so polls are served locally from committed data (not while a group
+//! fetches partition data after a state transfer); the metadata
+//! primary is the leader `get_cluster_metadata` reports ([`shard::cluster_state`],
+//! `GET /cluster`). SIGTERM on a primary hands its groups over first
+//! ([`shard::handover`]).
 //!
 //! **Operations** ([`server`]). Configuration ([`config`]), start-up (data directory,
 //! restart evidence from the boot id, certificates, the root user), HTTP `/ping`,

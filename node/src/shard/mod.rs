@@ -16,7 +16,7 @@ pub mod group;
 pub mod handover;
 pub mod inbox;
 mod poll;
-mod replica_plane;
+pub mod replica_plane;
 pub mod router;
 mod run;
 pub mod start;
