@@ -16,7 +16,7 @@ use vireo_storage::journal::store::RecoveryError;
 use vireo_storage::{FileId, OpenMode, Storage};
 
 use crate::options::LogOptions;
-use crate::partition_logs::{DataLogs, LogStats};
+use crate::partition_logs::{DataLogs, Identity, LogStats};
 use crate::sim_storage::SimStorage;
 use crate::state_machine::{PARTITIONS, SimStateMachine};
 
@@ -56,8 +56,7 @@ pub struct SimNode {
     log_options: LogOptions,
     /// Snapshot writes waiting for their flush, in order.
     pending_snapshots: VecDeque<PendingSnapshot>,
-    /// This replica installed a state transfer at least once: its logs may hold only a
-    /// suffix of each partition.
+    /// This replica installed a state transfer at least once.
     pub synced: bool,
     /// Partition-log counts of earlier incarnations.
     pub log_stats: LogStats,
@@ -131,7 +130,14 @@ impl SimNode {
             .map_err(StartError::Open)?;
         let machine = replica.state_machine_mut();
         let expected = machine.model.next_offset;
-        machine.data.as_mut().expect("just opened").reconcile(&expected, self.synced);
+        let data = machine.data.as_mut().expect("just opened");
+        data.identity = Some(Identity {
+            cluster: self.config.cluster,
+            group: self.config.group,
+            replica: self.index,
+            replica_count: self.config.replica_count,
+        });
+        data.reconcile(&expected, self.synced);
         self.store = Some(store);
         self.replica = Some(replica);
         self.paused = false;
@@ -231,6 +237,7 @@ impl SimNode {
             }
             let data = replica.state_machine_mut().data.as_mut().expect("running");
             data.poll();
+            outputs.sends.extend(data.take_outbox());
             while let Some(pending) = self.pending_snapshots.front()
                 && data.checkpoint_ready(&pending.targets)
             {

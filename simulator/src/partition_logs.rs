@@ -21,10 +21,10 @@
 //!   checkpoint's offset. A log that ends anywhere else lost durable data or kept
 //!   records it should have cut: a violation.
 //! * **state transfer** ([`DataLogs::restore_to`]): a snapshot carries offsets, not
-//!   batches, so a log behind the transferred checkpoint is deleted and recreated empty
-//!   at the transferred offset (`initial_offset`). Such a replica holds only a suffix of
-//!   each partition from then on; checkers compare that suffix (its first offset may be
-//!   above zero), never the batches it does not hold.
+//!   batches, so a log behind the transferred checkpoint keeps its prefix and fetches
+//!   the rest from a peer before consensus applies anything above the checkpoint
+//!   (`partition_transfer.rs`, the node's protocol and storage functions). Every log
+//!   holds its partition from offset 0; one still fetching holds a prefix.
 //!
 //! Whatever goes wrong that the checker must see (a log that does not match its model,
 //! a failed I/O) is recorded in [`DataLogs::problem`] rather than panicking.
@@ -36,6 +36,10 @@ use vireo_storage::partition::{
 use vireo_storage::{AlignedBuffer, Completion, Storage};
 
 use crate::options::LogOptions;
+pub use transfer::{Catchup, Identity, MARKER, TransferStats};
+
+#[path = "partition_transfer.rs"]
+mod transfer;
 use crate::sim_storage::SimStorage;
 use crate::state_machine::PARTITIONS;
 
@@ -59,8 +63,12 @@ pub struct LogStats {
     pub index_repairs: u64,
     /// Records `truncate_after_op` removed at restarts.
     pub records_truncated: u64,
-    /// Logs recreated at a state transfer's offset.
+    /// Logs found behind a state transfer's offset (fetched from a peer).
     pub sync_resets: u64,
+    /// Records fetched from peers after state transfers (verified, appended).
+    pub records_fetched: u64,
+    /// Catch-ups completed (every log filled and flushed, marker removed).
+    pub catchups_completed: u64,
     /// Empty logs left ahead by an interrupted state transfer, recreated at restart.
     pub restart_resets: u64,
     /// Appends that waited for the disk (write backpressure).
@@ -84,6 +92,8 @@ impl LogStats {
         self.index_repairs += other.index_repairs;
         self.records_truncated += other.records_truncated;
         self.sync_resets += other.sync_resets;
+        self.records_fetched += other.records_fetched;
+        self.catchups_completed += other.catchups_completed;
         self.restart_resets += other.restart_resets;
         self.backpressure_waits += other.backpressure_waits;
         self.checks += other.checks;
@@ -144,6 +154,15 @@ pub struct DataLogs {
     /// Per partition, changes whenever the log may lose records (a new process, a
     /// reset): a checker may skip batches it verified in the same generation.
     generations: [u64; PARTITIONS],
+    /// This replica on the network (set by the node at start; the transfer's headers).
+    pub identity: Option<Identity>,
+    /// Records still to fetch after a state transfer (`partition_transfer.rs`).
+    pub catchup: Option<Catchup>,
+    /// Transfer messages to send.
+    outbox: Vec<(u8, vireo_protocol::vsr::Message)>,
+    ticks: u64,
+    /// What the transfer did in this process.
+    pub transfer_stats: TransferStats,
 }
 
 impl DataLogs {
@@ -157,6 +176,8 @@ impl DataLogs {
         let mut stats = LogStats::default();
         let mut logs = Vec::with_capacity(PARTITIONS);
         let mut problem = None;
+        let catching_up =
+            disk.list().expect("the simulated disk lists").iter().any(|name| name == MARKER);
         for partition in 0..PARTITIONS {
             let mut others = Vec::new();
             let config = log_config(options, partition, 0);
@@ -173,7 +194,20 @@ impl DataLogs {
                 panic!("partition {partition}: truncate_after_op({checkpoint_op}) failed: {error}")
             });
             stats.records_truncated += outcome.records_removed as u64;
-            let faults = log.faults();
+            let mut faults = log.faults();
+            if let Some(fault) = faults.first()
+                && catching_up
+            {
+                // Records fetched after a state transfer are durable only after the
+                // catch-up's final flush: a crash may tear them although their ops are
+                // at or below the checkpoint. Cut from the first damaged one; the
+                // catch-up fetches the rest again.
+                let outcome = log
+                    .truncate_after_op(&mut disk, fault.op_min.saturating_sub(1))
+                    .unwrap_or_else(|error| panic!("partition {partition}: cut failed: {error}"));
+                stats.records_truncated += outcome.records_removed as u64;
+                faults = log.faults();
+            }
             if let Some(fault) = faults.first()
                 && problem.is_none()
             {
@@ -194,6 +228,11 @@ impl DataLogs {
             stats,
             problem,
             generations: [boot << 32; PARTITIONS],
+            identity: None,
+            catchup: None,
+            outbox: Vec::new(),
+            ticks: 0,
+            transfer_stats: TransferStats::default(),
         }
     }
 
@@ -222,9 +261,16 @@ impl DataLogs {
     /// After the replica opened: every log must end where the restored model says (see
     /// the module documentation). `synced`: this replica ever installed a state transfer.
     pub fn reconcile(&mut self, expected: &[u64; PARTITIONS], synced: bool) {
+        let catching_up = self.marker_exists();
+        let mut targets = [None; PARTITIONS];
         for (partition, &expected) in expected.iter().enumerate() {
             let found = self.logs[partition].next_offset();
             if found == expected {
+                continue;
+            }
+            if found < expected && catching_up {
+                // Stopped in the middle of a catch-up: fetch the rest again.
+                targets[partition] = Some(expected);
                 continue;
             }
             let empty = self.logs[partition].segments().iter().all(|s| s.record_count == 0);
@@ -243,15 +289,20 @@ impl DataLogs {
                  the checkpoint at {expected}: {what}"
             ));
         }
+        if catching_up {
+            self.start_catchup(targets);
+        }
         self.restore_mode = RestoreMode::StateTransfer;
     }
 
-    /// A state transfer installed a snapshot whose partitions end at `expected`.
+    /// A state transfer installed a snapshot whose partitions end at `expected`: a log
+    /// behind it keeps its prefix and fetches the rest from a peer.
     pub fn restore_to(&mut self, expected: &[u64; PARTITIONS]) {
+        let mut targets = [None; PARTITIONS];
         for (partition, &expected) in expected.iter().enumerate() {
             let found = self.logs[partition].next_offset();
             if found < expected {
-                self.reset(partition, expected);
+                targets[partition] = Some(expected);
                 self.stats.sync_resets += 1;
             } else if found > expected {
                 self.note(format!(
@@ -259,6 +310,9 @@ impl DataLogs {
                      the log back from {found}"
                 ));
             }
+        }
+        if targets.iter().any(Option::is_some) || self.catchup.is_some() {
+            self.start_catchup(targets);
         }
     }
 
@@ -552,35 +606,98 @@ mod tests {
         }
     }
 
+    /// Delivers transfer messages between `source` (replica 0) and `logs` (replica 1)
+    /// and runs both disks, for at most `rounds` ticks or until `logs` caught up.
+    fn exchange(source: &mut DataLogs, logs: &mut DataLogs, rounds: u64, tick: &mut u64) {
+        for _ in 0..rounds {
+            if logs.catchup.is_none() {
+                return;
+            }
+            *tick += 1;
+            logs.transfer_tick();
+            for (to, message) in logs.take_outbox() {
+                assert_eq!(to, 0);
+                source.on_transfer_message(&message);
+            }
+            for (to, message) in source.take_outbox() {
+                assert_eq!(to, 1);
+                logs.on_transfer_message(&message);
+            }
+            for side in [&mut *source, &mut *logs] {
+                side.disk.set_tick(*tick);
+                side.poll();
+            }
+        }
+    }
+
+    fn identity(replica: u8) -> Identity {
+        Identity { cluster: 1, group: 0, replica, replica_count: 2 }
+    }
+
     #[test]
-    fn a_state_transfer_restarts_lagging_logs_and_a_restart_reconciles() {
-        let mut logs = DataLogs::open(disk(7), &options(), 0, 1);
+    fn a_state_transfer_fetches_what_lagging_logs_lack_and_a_restart_resumes() {
+        let mut tick = 0;
+        let mut source = DataLogs::open(disk(7), &options(), 0, 1);
+        source.identity = Some(identity(0));
+        source.reconcile(&[0; PARTITIONS], false);
+        for op in 1..=40 {
+            source.append(1, op - 1, op, op, &payload(op));
+        }
+        let mut logs = DataLogs::open(disk(8), &options(), 0, 1);
+        logs.identity = Some(identity(1));
         logs.reconcile(&[0; PARTITIONS], false);
         for op in 1..=3 {
-            logs.append(0, op - 1, op, op, &payload(op));
+            logs.append(1, op - 1, op, op, &payload(op));
         }
-        logs.restore_to(&[3, 5, 0, 0]);
-        assert_eq!(logs.stats.sync_resets, 1);
-        assert_eq!((logs.logs()[1].first_offset(), logs.logs()[1].next_offset()), (5, 5));
-        assert_eq!(logs.logs()[0].next_offset(), 3, "a log in step is kept");
-        logs.append(1, 5, 40, 40, &payload(40));
-        assert_eq!(logs.read_from(1, 0).unwrap().0.len(), 1);
+        logs.restore_to(&[0, 40, 0, 0]);
+        assert!(!logs.apply_ready() && logs.catching_up(1) && !logs.catching_up(0));
+        assert_eq!(logs.logs()[1].next_offset(), 3, "the prefix is kept");
+        assert!(logs.marker_exists());
+        exchange(&mut source, &mut logs, 1, &mut tick);
+        assert!(logs.catching_up(1), "part of it fetched");
+        let fetched = logs.logs()[1].next_offset();
+        assert!(fetched > 3, "{fetched}");
+
+        // A crash after the transferred checkpoint (op 40) became durable: the restart
+        // keeps what was fetched and flushed, and fetches the rest.
+        let targets = logs.begin_checkpoint();
+        settle(&mut logs, &targets, &mut tick);
+        let (mut disk, _) = logs.into_disk();
+        disk.crash(true);
+        let mut logs = DataLogs::open(disk, &options(), 40, 2);
+        logs.identity = Some(identity(1));
+        logs.reconcile(&[0, 40, 0, 0], true);
+        assert_eq!(logs.problem, None);
+        assert!(logs.catching_up(1));
+        assert_eq!(logs.logs()[1].next_offset(), fetched, "resumed, not restarted");
+        exchange(&mut source, &mut logs, 500, &mut tick);
+        assert!(logs.catchup.is_none() && logs.apply_ready() && !logs.marker_exists());
+        assert_eq!(logs.problem, None);
+        let (fetched, _) = logs.read_from(1, 0).unwrap();
+        let (original, _) = source.read_from(1, 0).unwrap();
+        assert_eq!(fetched.len(), 40);
+        for (a, b) in fetched.iter().zip(&original) {
+            assert_eq!(
+                (a.header.op, a.header.meta, &a.payload),
+                (b.header.op, b.header.meta, &b.payload)
+            );
+        }
+        // Appends continue at the snapshot's offset.
+        logs.append(1, 40, 41, 41, &payload(41));
+        assert_eq!(logs.problem, None);
         // Moving a log back is never right.
-        logs.restore_to(&[2, 6, 0, 0]);
+        logs.restore_to(&[0, 5, 0, 0]);
         assert!(logs.problem.take().is_some());
-        // The transfer's checkpoint never became durable: the restart at checkpoint 0
-        // finds partition 1 empty and ahead, and recreates it at 0 (only after a sync).
+    }
+
+    #[test]
+    fn a_restart_without_the_marker_still_reports_missing_data() {
+        let mut logs = DataLogs::open(disk(9), &options(), 0, 1);
+        logs.reconcile(&[0; PARTITIONS], false);
         let (mut disk, _) = logs.into_disk();
         disk.crash(false);
         let mut logs = DataLogs::open(disk, &options(), 0, 2);
-        logs.reconcile(&[0; PARTITIONS], true);
-        assert_eq!(logs.problem, None);
-        assert_eq!(logs.stats.restart_resets, 1);
-        assert_eq!(logs.logs()[1].next_offset(), 0);
-        let (mut disk, _) = logs.into_disk();
-        disk.crash(false);
-        let mut logs = DataLogs::open(disk, &options(), 0, 3);
-        logs.reconcile(&[1, 0, 0, 0], false);
+        logs.reconcile(&[1, 0, 0, 0], true);
         assert!(logs.problem.unwrap().contains("missing"), "a log behind its checkpoint");
     }
 }

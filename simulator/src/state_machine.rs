@@ -5,8 +5,9 @@
 //!
 //! The [`Model`] (offsets, digests, names, consumer offsets) is what snapshots hold and
 //! what replies are computed from; the logs are what `APPEND` writes to. A snapshot does
-//! not carry batches: a state transfer restarts each log that fell behind, empty, at the
-//! transferred offset (see [`crate::partition_logs::DataLogs`]).
+//! not carry batches: after a state transfer, each log that fell behind fetches the
+//! missing records from a peer before anything else applies (see
+//! [`crate::partition_logs::DataLogs`]).
 //!
 //! Operations (user operation codes):
 //! * [`APPEND`]: `[partition u8][payload]` → `[offset u64]` — the next dense offset;
@@ -79,6 +80,10 @@ impl StateMachine for SimStateMachine {
         }
         self.model = model;
         Ok(())
+    }
+
+    fn apply_ready(&self) -> bool {
+        self.data.as_ref().is_none_or(DataLogs::apply_ready)
     }
 }
 

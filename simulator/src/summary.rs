@@ -137,7 +137,8 @@ impl Summary {
              faults: storage write_corrupt={} read_corrupt={} misdirect={} latent={} torn_writes={} lost_sectors={}\n\
              faults: nodes crashes={} power_losses={} cluster_power_losses={} restarts={} pauses={} clock_skews={} abdications={}\n\
              partition logs: appends={} checkpoint_flushes={} opens={} torn_tails_cut={} recovery_faults={} \
-             index_repairs={} records_truncated={} sync_resets={} restart_resets={} backpressure_waits={} \
+             index_repairs={} records_truncated={} sync_resets={} records_fetched={} catchups_completed={} \
+             restart_resets={} backpressure_waits={} \
              data_disk(torn_writes={} lost_sectors={})\n\
              partition-log checks: checks={} batches_verified={} disk_reads={}\n\
              longest_stall_ticks={} heal_to_convergence_ticks={}",
@@ -184,6 +185,8 @@ impl Summary {
             l.index_repairs,
             l.records_truncated,
             l.sync_resets,
+            l.records_fetched,
+            l.catchups_completed,
             l.restart_resets,
             l.backpressure_waits,
             self.data_disk_faults.torn_writes,

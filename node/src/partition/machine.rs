@@ -190,6 +190,13 @@ impl PartitionMachine {
             let mut log = super::logs::open_log(&mut disk, config).map_err(open_error)?;
             log.truncate_after_op(&mut disk.logs(), checkpoint_op)
                 .map_err(|error| open_error(error.to_string()))?;
+            if let Some(fault) = log.faults().first() {
+                // Fetched records are durable only after the catch-up's final flush: a
+                // crash may tear them although their ops are at or below the checkpoint.
+                // Cut from the first damaged one; the catch-up fetches the rest again.
+                log.truncate_after_op(&mut disk.logs(), fault.op_min.saturating_sub(1))
+                    .map_err(|error| open_error(error.to_string()))?;
+            }
             self.by_namespace.insert(namespace, key);
             self.partitions.insert(
                 key,
