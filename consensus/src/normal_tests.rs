@@ -271,6 +271,28 @@ fn primary_commits_when_a_quorum_holds_the_prepare_and_replies_to_the_client() {
 }
 
 #[test]
+fn a_machine_that_is_not_ready_holds_commits_back_until_it_is() {
+    let mut nodes = Nodes::fresh(3);
+    nodes.submit(register(CLIENT), &[]);
+    let op1 = nodes.nodes[0].prepare_header(1);
+    nodes.nodes[1].replica.state_machine_mut().hold = true;
+    let mut commit = nodes.nodes[0].stamp(Command::Commit);
+    commit.commit = 1;
+    commit.op = 1;
+    commit.context = op1.checksum;
+    let actions = nodes.nodes[1].message(Message::new(commit, &[]));
+    assert_eq!(actions, Vec::<Action>::new(), "nothing applies while the machine holds");
+    assert_eq!(nodes.nodes[1].replica.commit_min(), 0);
+    assert_eq!(nodes.nodes[1].replica.commit_max(), 1, "the commit is known, only held");
+
+    nodes.nodes[1].replica.state_machine_mut().hold = false;
+    nodes.nodes[1].replica.on_tick();
+    let actions = nodes.nodes[1].take();
+    assert!(actions.contains(&Action::Applied { header: op1 }), "{actions:?}");
+    assert_eq!(nodes.nodes[1].replica.commit_min(), 1);
+}
+
+#[test]
 fn backup_applies_committed_ops_on_the_primary_commit_heartbeat_without_replying() {
     let mut nodes = Nodes::fresh(3);
     // Both backups hold op 1, but no heartbeat told them it committed.

@@ -29,6 +29,8 @@ pub(crate) const ADD: Operation = Operation(Operation::USER_MIN);
 pub(crate) struct Counter {
     pub(crate) total: u64,
     pub(crate) ops: Vec<u64>,
+    /// Not ready to apply (as a machine still fetching data after a state transfer).
+    pub(crate) hold: bool,
 }
 
 impl StateMachine for Counter {
@@ -48,6 +50,10 @@ impl StateMachine for Counter {
         self.total = u64::from_le_bytes(bytes);
         self.ops.clear();
         Ok(())
+    }
+
+    fn apply_ready(&self) -> bool {
+        !self.hold
     }
 }
 
