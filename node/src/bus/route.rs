@@ -61,7 +61,13 @@ async fn serve_peer(
         Ok(from) => from,
         Err(error) => {
             bump(&bus.stats.handshakes_refused);
-            return Err(format!("handshake refused: {error}"));
+            // A misconfigured peer retries every backoff: say so at the 1st, 2nd, 4th, …
+            let refused = super::stats::read(&bus.stats.handshakes_refused);
+            if refused.is_power_of_two() {
+                return Err(format!("handshake refused ({refused} so far): {error}"));
+            }
+            tracing::debug!(%error, "replica bus handshake refused");
+            return Ok(());
         }
     };
     let peer = bus.peer(from).ok_or_else(|| format!("unknown peer {from}"))?;
