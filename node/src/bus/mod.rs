@@ -25,6 +25,7 @@ pub mod stats;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use vireo_protocol::vsr::Message;
 
@@ -33,9 +34,12 @@ use crate::shard::router::Router;
 use handshake::Identity;
 use stats::{BusStats, PeerStats, bump};
 
-/// Messages queued per peer before new ones are dropped (each is at most one
-/// `message_size_max`; VSR retransmits what is dropped).
+/// Messages queued per peer before new ones are dropped (VSR retransmits what is
+/// dropped).
 pub const PEER_QUEUE_CAPACITY: usize = 256;
+/// Bytes queued per peer before new messages are dropped: prepares are up to
+/// `message_size_max` each, and a slow peer must not pin hundreds of MiB.
+pub const PEER_QUEUE_BYTES_MAX: u64 = 64 << 20;
 
 /// One other node.
 #[derive(Debug)]
@@ -82,9 +86,12 @@ impl Bus {
     /// replica, or this node itself).
     pub fn send(&self, replica: u8, message: Message) -> bool {
         let Some(Some(peer)) = self.peers.get(usize::from(replica)) else { return false };
-        if peer.queue.try_send(message).is_ok() {
+        let size = message.as_bytes().len() as u64;
+        let queued = peer.stats.queued_bytes.fetch_add(size, Ordering::Relaxed);
+        if queued + size <= PEER_QUEUE_BYTES_MAX && peer.queue.try_send(message).is_ok() {
             true
         } else {
+            peer.stats.queued_bytes.fetch_sub(size, Ordering::Relaxed);
             bump(&peer.stats.dropped_queue_full);
             false
         }
@@ -205,6 +212,19 @@ mod tests {
         assert!(!bus.send(0, message.clone()), "never to itself");
         assert!(!bus.send(5, message.clone()), "unknown replica");
         receiver.try_recv().unwrap();
+        bus.peer(1)
+            .unwrap()
+            .stats
+            .queued_bytes
+            .fetch_sub(message.as_bytes().len() as u64, Ordering::Relaxed);
         assert!(bus.send(1, message), "room again");
+
+        // The byte bound holds however few messages are queued.
+        while receiver.try_recv().is_ok() {}
+        bus.peer(1).unwrap().stats.queued_bytes.store(0, Ordering::Relaxed);
+        let large = Message::new(Header::new(Command::Ping), &vec![0u8; 40 << 20]);
+        assert!(bus.send(1, large.clone()));
+        assert!(!bus.send(1, large), "over PEER_QUEUE_BYTES_MAX");
+        assert_eq!(read(&bus.peer(1).unwrap().stats.dropped_queue_full), 3);
     }
 }

@@ -13,7 +13,7 @@ use vireo_protocol::vsr::Message;
 
 use super::Bus;
 use super::handshake::{self, HandshakeError, Identity};
-use super::stats::bump;
+use super::stats::{PeerStats, bump};
 use crate::shard::client::random_bytes;
 
 /// First reconnect delay.
@@ -49,7 +49,7 @@ pub async fn run(bus: Arc<Bus>, replica: u8, me: Identity, queue: flume::Receive
                 backoff = BACKOFF_MIN;
                 bump(&peer.stats.connects);
                 peer.stats.connected.store(true, Ordering::Relaxed);
-                let error = write_loop(stream, &queue, &peer.stats.sent).await;
+                let error = write_loop(stream, &queue, &peer.stats).await;
                 peer.stats.connected.store(false, Ordering::Relaxed);
                 tracing::warn!(peer = replica, %error, "replica bus connection lost");
             }
@@ -66,7 +66,11 @@ pub async fn run(bus: Arc<Bus>, replica: u8, me: Identity, queue: flume::Receive
                 }
             }
         }
+        // Messages queued while disconnected are stale by the time a connection is up
+        // (VSR retransmits what matters): drop them rather than pin their buffers.
+        discard(&queue, &peer.stats);
         monoio::time::sleep(backoff).await;
+        discard(&queue, &peer.stats);
         backoff = next_backoff(backoff);
     }
 }
@@ -85,10 +89,17 @@ async fn connect(
     Ok(stream)
 }
 
+fn discard(queue: &flume::Receiver<Message>, stats: &PeerStats) {
+    while let Ok(message) = queue.try_recv() {
+        stats.queued_bytes.fetch_sub(message.as_bytes().len() as u64, Ordering::Relaxed);
+        bump(&stats.dropped_queue_full);
+    }
+}
+
 async fn write_loop(
     mut stream: TcpStream,
     queue: &flume::Receiver<Message>,
-    sent: &std::sync::atomic::AtomicU64,
+    stats: &PeerStats,
 ) -> std::io::Error {
     loop {
         let Ok(first) = queue.recv_async().await else {
@@ -101,6 +112,7 @@ async fn write_loop(
             writes.push(&next);
         }
         let count = writes.count as u64;
+        stats.queued_bytes.fetch_sub(writes.bytes as u64, Ordering::Relaxed);
         for buffer in writes.finish() {
             let Ok((result, _)) =
                 monoio::time::timeout(WRITE_TIMEOUT, stream.write_all(buffer)).await
@@ -111,7 +123,7 @@ async fn write_loop(
                 return error;
             }
         }
-        sent.fetch_add(count, Ordering::Relaxed);
+        stats.sent.fetch_add(count, Ordering::Relaxed);
     }
 }
 

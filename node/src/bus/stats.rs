@@ -11,6 +11,8 @@ pub struct PeerStats {
     /// Incoming connections from the peer that are established (a reconnecting peer may
     /// briefly hold two).
     pub inbound: AtomicU64,
+    /// Bytes in the peer's send queue (bounded by `PEER_QUEUE_BYTES_MAX`).
+    pub queued_bytes: AtomicU64,
     /// Messages written to the peer.
     pub sent: AtomicU64,
     /// Messages dropped because the peer's send queue was full (VSR retransmits).
