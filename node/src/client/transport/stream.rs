@@ -34,6 +34,10 @@ where
     /// request is written, such a connection proves the request never reached the
     /// server ([`Delivery::NotSent`]), and the caller may resend it elsewhere without
     /// risking a duplicate. One non-blocking poll; no byte of a live connection is read.
+    /// (Tokio keeps a socket marked readable until a read would block, and the previous
+    /// reply was read exactly, so this poll reaches the socket; a close the kernel has
+    /// not delivered yet — e.g. a crashed server whose sockets close late — still makes
+    /// the next write ambiguous.)
     fn dead_while_idle(&mut self) -> Option<String> {
         let mut byte = [0u8; 1];
         let mut buf = ReadBuf::new(&mut byte);
