@@ -215,8 +215,12 @@ impl Shard {
         let mut bus = crate::partition::transfer::ShardTransferBus::of(self);
         for driver in self.partitions.borrow_mut().values_mut() {
             driver.replica.on_tick();
-            // Partition data catch-up after a state transfer (requests, retries).
+            // Partition data catch-up after a state transfer (requests, retries); a
+            // primary that cannot apply for long hands over.
             driver.replica.state_machine_mut().transfer_tick(&mut bus);
+            if driver.replica.is_primary() && driver.replica.state_machine().should_hand_over() {
+                driver.replica.abdicate();
+            }
         }
         self.run();
     }

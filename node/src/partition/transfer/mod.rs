@@ -56,6 +56,10 @@ pub const TRANSFER_BYTES_MAX: u32 = 1 << 20;
 pub const TRANSFER_TIMEOUT_TICKS: u64 = 20;
 /// Ticks to wait after a refusal (behind, gone, unknown, bad records) before retrying.
 pub const TRANSFER_RETRY_TICKS: u64 = 5;
+/// Ticks a primary may stay unable to apply (fetching) before it hands primaryship over:
+/// a primary that cannot apply stalls its group's replies, and a primary never takes a
+/// newer checkpoint (which a fetch whose records were deleted at every peer needs).
+pub const HANDOVER_AFTER_TICKS: u64 = 50;
 
 /// What the fetch sends through: the replica bus (the shard) or a test's queue.
 pub trait TransferBus {
@@ -118,6 +122,8 @@ pub(crate) struct Catchup {
     pub(crate) retry_tick: u64,
     /// Flush started once every target was reached; the marker goes when it completes.
     pub(crate) final_flush: Option<Vec<(PartitionKey, u64)>>,
+    /// Transfer ticks counted since this catch-up started.
+    pub(crate) ticks: u64,
 }
 
 impl Catchup {
@@ -129,6 +135,7 @@ impl Catchup {
             in_flight: None,
             retry_tick: 0,
             final_flush: None,
+            ticks: 0,
         }
     }
 }
@@ -139,6 +146,13 @@ impl PartitionMachine {
     #[must_use]
     pub fn syncing(&self) -> bool {
         self.catchup.as_ref().is_some_and(|catchup| !catchup.targets.is_empty())
+    }
+
+    /// True once this group has been fetching for [`HANDOVER_AFTER_TICKS`]: a primary
+    /// should abdicate (the shard calls `Replica::abdicate`).
+    #[must_use]
+    pub fn should_hand_over(&self) -> bool {
+        self.syncing() && self.catchup.as_ref().is_some_and(|c| c.ticks > HANDOVER_AFTER_TICKS)
     }
 
     /// Whether polls of this group may be served now.
@@ -175,6 +189,9 @@ impl PartitionMachine {
     /// One tick: (re)sends the request that is due, and finishes a completed catch-up.
     pub fn transfer_tick(&mut self, bus: &mut dyn TransferBus) {
         self.transfer_ticks += 1;
+        if let Some(catchup) = &mut self.catchup {
+            catchup.ticks += 1;
+        }
         self.fetch_tick(bus);
     }
 

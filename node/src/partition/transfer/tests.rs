@@ -393,3 +393,56 @@ fn corrupt_answers_are_refused_and_fetched_again() {
     assert_eq!(b.machine.transfer_stats().refusals, 3);
     assert_identical(&mut a, &mut b);
 }
+
+#[test]
+fn a_fetch_without_answers_retries_other_replicas_and_asks_a_primary_to_hand_over() {
+    let (_a, snapshot, _) = source();
+    let mut b = Node::new("silent");
+    b.machine.restore(&snapshot).unwrap();
+    let mut bus = QueueBus::new(1, 3);
+    let mut asked = Vec::new();
+    for _ in 0..=super::HANDOVER_AFTER_TICKS {
+        assert!(!b.machine.should_hand_over());
+        b.machine.transfer_tick(&mut bus);
+        asked.extend(bus.sent.drain(..).map(|(to, message)| {
+            assert_eq!(message.header().command, Command::RequestPartitionData);
+            to
+        }));
+    }
+    b.machine.transfer_tick(&mut bus);
+    assert!(b.machine.should_hand_over(), "fetching for too long");
+    assert!(b.machine.syncing());
+    assert_eq!(asked.first(), Some(&2), "the replica after this one first");
+    assert!(asked.contains(&0) && !asked.contains(&1), "rotated, never to itself: {asked:?}");
+    assert!(b.machine.transfer_stats().timeouts >= 2);
+}
+
+#[test]
+fn records_deleted_at_the_source_after_the_checkpoint_are_refused_as_gone() {
+    let (mut a, snapshot, _) = source();
+    a.settle();
+    a.control(&PartitionControl::DeleteSegments { key: KEYS[0], count: 1 });
+    let mut b = Node::new("gone");
+    b.machine.restore(&snapshot).unwrap();
+    let rounds = exchange(&mut a, &mut b, 60, |message| message);
+    assert_eq!(rounds, 60, "never completes from this source");
+    assert!(b.machine.syncing());
+    let stats = b.machine.transfer_stats();
+    assert!(stats.refusals >= 2 && stats.records_imported == 0, "{stats:?}");
+    assert_eq!(b.machine.log(&KEYS[0]).unwrap().next_offset(), snapshot_first(&snapshot));
+
+    // Consensus moves a replica that stays behind to a newer checkpoint: installed in the
+    // middle of the fetch, it resolves it.
+    a.flush();
+    let newer = a.machine.snapshot();
+    assert!(snapshot_first(&newer) > snapshot_first(&snapshot));
+    b.machine.restore(&newer).unwrap();
+    let rounds = exchange(&mut a, &mut b, 500, |message| message);
+    assert!(rounds < 500 && !b.machine.syncing());
+    assert_identical(&mut a, &mut b);
+}
+
+fn snapshot_first(snapshot: &[u8]) -> u64 {
+    let snapshot = super::super::snapshot::PartitionSnapshot::decode(snapshot).unwrap();
+    snapshot.partitions.iter().find(|entry| entry.key == KEYS[0]).unwrap().first_offset
+}
