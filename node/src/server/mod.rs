@@ -87,13 +87,13 @@ pub fn run(config: Config) -> ExitCode {
     } else {
         None
     };
-    // Each shard reports at most five events (opened, bootstrapped, listening, handed
-    // over, stopped).
-    let (events, events_received) = flume::bounded(5 * shard_count as usize);
+    // Each shard reports at most six events (opened, bootstrapped twice, listening,
+    // handed over, stopped).
+    let (events, events_received) = flume::bounded(6 * shard_count as usize);
     let mut controls = Vec::new();
     for (index, inbox) in receivers.into_iter().enumerate() {
-        // At most four controls per shard (bootstrap, listen, handover, shutdown).
-        let (control, control_received) = flume::bounded(4);
+        // At most five controls per shard (bootstrap twice, listen, handover, shutdown).
+        let (control, control_received) = flume::bounded(5);
         controls.push(control);
         let setup = ShardSetup {
             index: u32::try_from(index).expect("bounded shard count"),
@@ -132,8 +132,13 @@ pub fn run(config: Config) -> ExitCode {
         for (group, _) in &stalled {
             tracing::info!(group, "recovering_head: waiting for the current primary's view");
         }
-        bootstrap_chores(&config, &controls[0], &events_received);
+        let bootstrapped = bootstrap_chores(&config, &controls[0], &events_received);
         wait_caught_up(&router);
+        if !bootstrapped && config.cluster.is_multi_node() {
+            // A node that started before a quorum of its peers could not commit its
+            // chores; once the groups caught up (a quorum answers), try once more.
+            bootstrap_chores(&config, &controls[0], &events_received);
+        }
     } else {
         // Stall and say so: serve what can be served, report the stall on /ready.
         for (group, reason) in &stalled {
@@ -223,7 +228,7 @@ fn bootstrap_chores(
     config: &Config,
     control: &flume::Sender<Control>,
     events: &flume::Receiver<ShardEvent>,
-) {
+) -> bool {
     let _ = control.send(Control::Bootstrap { root_password: config.root.password.clone() });
     match events.recv() {
         Ok(ShardEvent::Bootstrapped(Ok(Some(password)))) => {
@@ -232,11 +237,13 @@ fn bootstrap_chores(
                  vireo: (printed once; set root.password or VIREO_ROOT_PASSWORD to choose it)",
                 config.root.username
             );
+            true
         }
-        Ok(ShardEvent::Bootstrapped(Ok(None))) => {}
+        Ok(ShardEvent::Bootstrapped(Ok(None))) => true,
         Ok(ShardEvent::Bootstrapped(Err(error))) => {
             tracing::error!(%error, "bootstrap failed; serving anyway (see /ready)");
             eprintln!("vireo: bootstrap failed: {error}");
+            false
         }
         other => fatal(ExitCode::Internal, &format!("unexpected start-up event {other:?}")),
     }
