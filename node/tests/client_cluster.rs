@@ -1,9 +1,10 @@
 //! Goal: our client (`vireo bench`, the admin CLI) against three real `vireo server`
 //! processes: given all three addresses it follows the leader, and when the node it
-//! uses is killed with SIGKILL it moves on and keeps producing. Every acknowledged send
+//! uses is killed with SIGKILL (TCP) or paused with SIGSTOP (QUIC: the idle timeout
+//! must find the silent node) it moves on and keeps producing. Every acknowledged send
 //! is then read back exactly once with dense offsets; a send reported as failed must be
 //! `OutcomeUnknown` (never a definitive failure of something applied) and appears at
-//! most once. Prints the longest send after the kill (the client's failover window).
+//! most once. Prints the longest send after the fault (the client's failover window).
 //!
 //! Whether the first send after the kill fails depends on a race the test does not
 //! control: a killed node's sockets close when the kernel tears down its io_uring
@@ -131,8 +132,19 @@ impl Nodes {
         nodes
     }
 
-    fn tcp_addresses(&self) -> Vec<String> {
-        self.ports.iter().map(|p| format!("127.0.0.1:{}", p.tcp)).collect()
+    fn addresses(&self, transport: TransportKind) -> Vec<String> {
+        let port = |p: &Ports| match transport {
+            TransportKind::Tcp => p.tcp,
+            TransportKind::Quic => p.quic,
+        };
+        self.ports.iter().map(|p| format!("127.0.0.1:{}", port(p))).collect()
+    }
+
+    fn stop(&mut self, index: usize) {
+        let child = self.children[index].as_ref().expect("running");
+        let pid = i32::try_from(child.id()).expect("pid fits i32");
+        // SAFETY: signalling our own, not yet reaped, child process by its pid.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0, "SIGSTOP node {index}");
     }
 
     fn kill(&mut self, index: usize) {
@@ -174,37 +186,57 @@ fn http_status(port: u16, path: &str) -> Option<u16> {
     text.split(' ').nth(1)?.parse().ok()
 }
 
-fn config(addresses: Vec<String>) -> ClientConfig {
-    let mut config = ClientConfig::new(TransportKind::Tcp, addresses);
+fn config(transport: TransportKind, addresses: Vec<String>) -> ClientConfig {
+    let mut config = ClientConfig::new(transport, addresses);
     config.credentials = vireo_node::client::Credentials::Password {
         username: "iggy".into(),
         password: ROOT_PASSWORD.into(),
     };
     config.connect_timeout = Duration::from_secs(2);
-    config.reply_timeout = Duration::from_secs(5);
     config.request_timeout = Duration::from_secs(30);
+    match transport {
+        TransportKind::Tcp => config.reply_timeout = Duration::from_secs(5),
+        // The default 15 s reply timeout stays: the idle timeout must find the
+        // silent node first.
+        TransportKind::Quic => config.quic_idle_timeout = Duration::from_secs(2),
+    }
     config
 }
 
-#[test]
-fn our_client_keeps_producing_when_its_node_is_killed() {
+/// What happens to the node the client uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// SIGKILL: the kernel closes its sockets.
+    Kill,
+    /// SIGSTOP: it goes silent, connections stay open.
+    Stop,
+}
+
+/// Produces `SENDS` single-message batches, the fault hitting the client's node before
+/// send `SENDS_BEFORE_KILL + 1`; checks what was acknowledged and returns the longest
+/// send after the fault.
+fn produce_through(transport: TransportKind, fault: Fault) -> Duration {
     let mut nodes = Nodes::start();
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-    let addresses = nodes.tcp_addresses();
+    let addresses = nodes.addresses(transport);
     let started = Instant::now();
     let outcomes: Vec<(u128, Result<(), ClientError>, Duration)> = runtime.block_on(async {
-        let mut client = Client::connect(config(addresses.clone())).await.expect("connect");
+        let mut client =
+            Client::connect(config(transport, addresses.clone())).await.expect("connect");
         client.create_stream("s").await.expect("create stream");
         client.create_topic(&Id::Numeric(0), "t", 1, &[]).await.expect("create topic");
         let mut outcomes = Vec::new();
-        let mut killed = String::new();
+        let mut hit = String::new();
         for id in 1..=SENDS {
             if id == SENDS_BEFORE_KILL + 1 {
                 let current = client.current_address().expect("connected").to_owned();
                 let index = addresses.iter().position(|a| *a == current).expect("known node");
-                nodes.kill(index);
-                killed = current;
+                match fault {
+                    Fault::Kill => nodes.kill(index),
+                    Fault::Stop => nodes.stop(index),
+                }
+                hit = current;
             }
             let message =
                 OutgoingMessage { id, origin_timestamp: 1, payload: b"m", user_headers: &[] };
@@ -218,35 +250,30 @@ fn our_client_keeps_producing_when_its_node_is_killed() {
                 )
                 .await
                 .map(drop);
-            if id <= SENDS_BEFORE_KILL + 2 {
-                eprintln!(
-                    "send {id}: {result:?} {:?} on {:?}",
-                    client.stats(),
-                    client.current_address()
-                );
-            }
             outcomes.push((id, result, begun.elapsed()));
             assert!(started.elapsed() < TEST_LIMIT, "the test outran its bound");
         }
         let stats = client.stats();
-        eprintln!("client stats: {stats:?}");
+        eprintln!("{transport} {fault:?}: client stats {stats:?}");
         let now_on = client.current_address().expect("connected");
-        assert_ne!(now_on, killed, "the client moved off the killed node");
+        assert_ne!(now_on, hit, "the client moved off the node hit");
         assert!(stats.connects >= 2, "{stats:?}");
         outcomes
     });
 
     let failed: Vec<_> = outcomes.iter().filter(|(_, result, _)| result.is_err()).collect();
-    assert!(failed.len() <= 1, "only a send in flight at the kill may fail: {failed:?}");
+    assert!(failed.len() <= 1, "only a send in flight at the fault may fail: {failed:?}");
     for (_, result, _) in &failed {
         assert!(matches!(result, Err(ClientError::OutcomeUnknown(_))), "{result:?}");
     }
-    let window = outcomes[SENDS_BEFORE_KILL as usize..].iter().map(|(.., took)| *took).max();
-    eprintln!("longest send after the kill: {window:?}; failed: {failed:?}");
+    let after = &outcomes[SENDS_BEFORE_KILL as usize..];
+    let window = after.iter().map(|(.., took)| *took).max().expect("sends after the fault");
+    eprintln!("{transport} {fault:?}: longest send after the fault {window:?}; failed {failed:?}");
 
     // Everything acknowledged is there exactly once, offsets dense.
     let read: Vec<(u64, u128)> = runtime.block_on(async {
-        let mut reader = Client::connect(config(nodes.tcp_addresses())).await.expect("reader");
+        let mut reader =
+            Client::connect(config(transport, nodes.addresses(transport))).await.expect("reader");
         let polled = reader
             .poll_messages(
                 &ConsumerId::single(Id::Numeric(1)),
@@ -272,4 +299,20 @@ fn our_client_keeps_producing_when_its_node_is_killed() {
         }
     }
     assert!(ids.iter().all(|id| (1..=SENDS).contains(id)), "nothing unsent appears");
+    window
+}
+
+#[test]
+fn over_tcp_our_client_keeps_producing_when_its_node_is_killed() {
+    let window = produce_through(TransportKind::Tcp, Fault::Kill);
+    // The kernel closes a killed node's sockets: no reply timeout is waited out.
+    assert!(window < Duration::from_secs(5), "{window:?}");
+}
+
+#[test]
+fn over_quic_our_client_leaves_a_paused_node_within_the_idle_timeout() {
+    let window = produce_through(TransportKind::Quic, Fault::Stop);
+    // Idle timeout (2 s) + a dial of the paused node (2 s) + the new primary's view
+    // change, well under the 15 s reply timeout a silent node would otherwise cost.
+    assert!(window < Duration::from_secs(10), "{window:?}");
 }

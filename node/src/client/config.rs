@@ -132,6 +132,13 @@ pub struct ClientConfig {
     pub backoff_max: Duration,
     /// Largest reply accepted (a bigger `size` field is a framing error).
     pub reply_size_max: usize,
+    /// A QUIC connection that hears nothing from its server for this long is closed
+    /// (keep-alives go out at a quarter of it, and a live server acknowledges them even
+    /// while a request waits for a view change). A crashed, paused or partitioned node
+    /// is so detected before `reply_timeout`; TCP has no equivalent and relies on
+    /// `reply_timeout` (or the kernel delivering the close). The server's own idle
+    /// timeout caps it (QUIC uses the smaller of the two).
+    pub quic_idle_timeout: Duration,
     /// Policy for writes whose delivery is unknown.
     pub ambiguous_writes: AmbiguousWrites,
 }
@@ -155,6 +162,7 @@ impl Default for ClientConfig {
             backoff_min: Duration::from_millis(50),
             backoff_max: Duration::from_secs(1),
             reply_size_max: 64 * 1024 * 1024,
+            quic_idle_timeout: Duration::from_secs(5),
             ambiguous_writes: AmbiguousWrites::Report,
         }
     }

@@ -25,9 +25,11 @@ impl NetConnector {
                 Self::Tcp(TcpConnector::tls(&config.tls, config.reply_size_max)?)
             }
             TransportKind::Tcp => Self::Tcp(TcpConnector::plain(config.reply_size_max)),
-            TransportKind::Quic => {
-                Self::Quic(QuicConnector::new(&config.tls, config.reply_size_max)?)
-            }
+            TransportKind::Quic => Self::Quic(QuicConnector::new(
+                &config.tls,
+                config.reply_size_max,
+                config.quic_idle_timeout,
+            )?),
         })
     }
 }

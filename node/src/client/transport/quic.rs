@@ -23,8 +23,14 @@ pub struct QuicConnector {
 }
 
 impl QuicConnector {
-    /// Builds the QUIC client configuration.
-    pub fn new(settings: &TlsSettings, reply_size_max: usize) -> Result<Self, String> {
+    /// Builds the QUIC client configuration. `idle_timeout`: a connection that hears
+    /// nothing from its server for this long is closed (see
+    /// [`crate::client::ClientConfig::quic_idle_timeout`]).
+    pub fn new(
+        settings: &TlsSettings,
+        reply_size_max: usize,
+        idle_timeout: Duration,
+    ) -> Result<Self, String> {
         let tls = rustls_client_config(settings, true)?;
         let crypto =
             QuicClientConfig::try_from(tls).map_err(|error| format!("QUIC TLS: {error}"))?;
@@ -35,11 +41,21 @@ impl QuicConnector {
             .stream_receive_window((16u32 << 20).into())
             .receive_window((64u32 << 20).into())
             .send_window(64 << 20)
-            .keep_alive_interval(Some(Duration::from_secs(5)))
-            .max_idle_timeout(Some(Duration::from_secs(30).try_into().expect("30 s idle")));
+            .keep_alive_interval(Some(keep_alive_interval(idle_timeout)))
+            .max_idle_timeout(Some(
+                idle_timeout
+                    .try_into()
+                    .map_err(|_| format!("QUIC idle timeout {idle_timeout:?}"))?,
+            ));
         config.transport_config(Arc::new(transport));
         Ok(Self { config, server_name: settings.server_name.clone(), reply_size_max })
     }
+}
+
+/// Keep-alives often enough that a live server is heard several times per idle
+/// timeout (ACKs to them count), never more than every 100 ms.
+fn keep_alive_interval(idle_timeout: Duration) -> Duration {
+    (idle_timeout / 4).max(Duration::from_millis(100))
 }
 
 /// One QUIC connection (and its endpoint).
