@@ -163,3 +163,52 @@ fn seeds_parse_and_optionally_land_on_disk() {
         write(dir, "metadata_op", label, &bytes);
     }
 }
+
+/// Seeds for `replica_frame`: sealed partition data transfer messages and their bare
+/// bodies (the target also decodes raw bytes as bodies).
+#[test]
+fn transfer_seeds_decode_and_optionally_land_on_disk() {
+    use bytes::Bytes;
+    use vireo_protocol::vsr::{
+        Command, Header, Message, PartitionData, PartitionDataRequest, PartitionDataStatus,
+        PartitionRef,
+    };
+    let dir = std::env::var_os("VIREO_FUZZ_SEEDS");
+    let dir = dir.as_deref().map(Path::new);
+    let partition = PartitionRef { stream_id: 1, topic_id: 2, partition_id: 3, incarnation: 4 };
+    let request = PartitionDataRequest {
+        partition,
+        checkpoint_op: 100,
+        from_offset: 10,
+        end_offset: 90,
+        bytes_max: 1 << 20,
+    }
+    .encode();
+    let records = [0x5a_u8; 130];
+    let data = PartitionData {
+        partition,
+        status: PartitionDataStatus::Ok,
+        checkpoint_op: 100,
+        from_offset: 10,
+        first_offset: 0,
+        next_offset: 120,
+        record_count: 2,
+        records: &records,
+    }
+    .encode();
+    for (name, command, body) in [
+        ("request_partition_data", Command::RequestPartitionData, &request),
+        ("partition_data", Command::PartitionData, &data),
+    ] {
+        let mut header = Header::new(command);
+        header.group = 1;
+        let message = Message::new(header, body);
+        let decoded = Message::decode(Bytes::copy_from_slice(message.as_bytes()), 1 << 20)
+            .expect("a sealed seed decodes");
+        assert_eq!(decoded.body(), &body[..]);
+        write(dir, "replica_frame", name, message.as_bytes());
+        write(dir, "replica_frame", &format!("{name}_body"), body);
+    }
+    assert!(PartitionDataRequest::decode(&request).is_ok());
+    assert!(PartitionData::decode(&data).is_ok());
+}
