@@ -96,6 +96,8 @@ pub struct Client<C: Connector = NetConnector> {
     /// `stats.connects` when the groups were last re-joined (a new link has a higher
     /// count).
     pub(super) restored_at: u64,
+    /// The backoff jitter generator's state (`None`: no jitter).
+    pub(super) jitter: Option<u64>,
 }
 
 impl Client<NetConnector> {
@@ -120,6 +122,7 @@ impl<C: Connector> Client<C> {
         if config.addresses.is_empty() {
             return Err(ClientError::InvalidArgument("no node address given".to_owned()));
         }
+        let jitter = config.backoff_jitter_seed;
         Ok(Self {
             endpoints: Endpoints::new(&config.addresses),
             config,
@@ -129,6 +132,7 @@ impl<C: Connector> Client<C> {
             stats: ClientStats::default(),
             groups: Vec::new(),
             restored_at: 0,
+            jitter,
         })
     }
 
@@ -215,7 +219,8 @@ impl<C: Connector> Client<C> {
                 if reconnects > self.config.reconnects_max {
                     return Err(give_up(maybe_applied, attempts, started.elapsed(), last));
                 }
-                self.pause(self.config.backoff(reconnects), deadline).await;
+                let pause = self.backoff(reconnects);
+                self.pause(pause, deadline).await;
                 continue;
             }
             let Some(link) = self.link.as_mut() else { continue };
@@ -310,7 +315,8 @@ impl<C: Connector> Client<C> {
             if reconnects > self.config.reconnects_max {
                 return Err(give_up(maybe_applied, attempts, started.elapsed(), last));
             }
-            self.pause(self.config.backoff(reconnects), deadline).await;
+            let pause = self.backoff(reconnects);
+            self.pause(pause, deadline).await;
         }
     }
 
@@ -320,6 +326,16 @@ impl<C: Connector> Client<C> {
         match self.config.ambiguous_writes {
             AmbiguousWrites::Report => Err(ClientError::OutcomeUnknown(last.to_owned())),
             AmbiguousWrites::Resend => Ok(()),
+        }
+    }
+
+    /// The pause before reconnect `attempt`: [`ClientConfig::backoff`], jittered when
+    /// [`ClientConfig::backoff_jitter_seed`] is set.
+    pub(super) fn backoff(&mut self, attempt: u32) -> Duration {
+        let pause = self.config.backoff(attempt);
+        match self.jitter.as_mut() {
+            Some(state) => super::config::jittered(pause, state),
+            None => pause,
         }
     }
 

@@ -130,6 +130,12 @@ pub struct ClientConfig {
     pub backoff_min: Duration,
     /// Longest pause between reconnects.
     pub backoff_max: Duration,
+    /// Jitter on reconnect pauses: `Some(seed)` draws each pause uniformly from
+    /// `[b/2, b]` (b = [`ClientConfig::backoff`]) with a generator seeded here, so
+    /// clients that lost the same node do not all redial at once; `None` = exactly `b`.
+    /// The default seed is random per config; tests fix it (or pass `None`) to stay
+    /// deterministic.
+    pub backoff_jitter_seed: Option<u64>,
     /// Largest reply accepted (a bigger `size` field is a framing error).
     pub reply_size_max: usize,
     /// A QUIC connection that hears nothing from its server for this long is closed
@@ -161,6 +167,7 @@ impl Default for ClientConfig {
             transient_backoff: Duration::from_millis(50),
             backoff_min: Duration::from_millis(50),
             backoff_max: Duration::from_secs(1),
+            backoff_jitter_seed: Some(random_seed()),
             reply_size_max: 64 * 1024 * 1024,
             quic_idle_timeout: Duration::from_secs(5),
             ambiguous_writes: AmbiguousWrites::Report,
@@ -183,6 +190,27 @@ impl ClientConfig {
     }
 }
 
+/// A seed from the standard library's per-process random hasher keys.
+fn random_seed() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(0u8)
+}
+
+/// Equal jitter: `pause` scaled into `[pause/2, pause]` by the next draw of `state`
+/// (xorshift64*; a zero state is bumped so it never sticks).
+#[must_use]
+pub fn jittered(pause: Duration, state: &mut u64) -> Duration {
+    let mut x = if *state == 0 { 0x9E37_79B9_7F4A_7C15 } else { *state };
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    let draw = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
+    let half = pause / 2;
+    let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+    half + Duration::from_nanos(if nanos == 0 { 0 } else { draw % (nanos + 1) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +223,23 @@ mod tests {
         assert_eq!(config.backoff(5), Duration::from_millis(800));
         assert_eq!(config.backoff(6), Duration::from_secs(1));
         assert_eq!(config.backoff(100), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn jitter_stays_within_half_to_full_and_is_reproducible() {
+        let pause = Duration::from_millis(800);
+        let (mut a, mut b) = (42u64, 42u64);
+        let first: Vec<Duration> = (0..200).map(|_| jittered(pause, &mut a)).collect();
+        let again: Vec<Duration> = (0..200).map(|_| jittered(pause, &mut b)).collect();
+        assert_eq!(first, again, "same seed, same pauses");
+        assert!(first.iter().all(|p| *p >= pause / 2 && *p <= pause));
+        assert!(
+            first.iter().any(|p| *p < pause * 3 / 4) && first.iter().any(|p| *p > pause * 3 / 4)
+        );
+        let mut zero = 0u64;
+        assert!(jittered(pause, &mut zero) >= pause / 2);
+        assert_ne!(zero, 0);
+        assert_eq!(jittered(Duration::ZERO, &mut a), Duration::ZERO);
     }
 
     #[test]

@@ -47,7 +47,8 @@ impl<C: Connector> Client<C> {
         let mut last = String::from("no address to dial");
         for round in 0..self.config.connect_rounds_max {
             if round > 0 {
-                self.pause(self.config.backoff(round), deadline).await;
+                let pause = self.backoff(round);
+                self.pause(pause, deadline).await;
             }
             for address in self.endpoints.dial_order() {
                 let left = deadline.saturating_duration_since(Instant::now());

@@ -48,6 +48,8 @@ fn config(hosts: &[&str]) -> ClientConfig {
         request_timeout: REQUEST_TIMEOUT,
         reconnects_max: 4,
         connect_rounds_max: 2,
+        // Seeded like the simulation: runs stay reproducible.
+        backoff_jitter_seed: Some(7),
         ..ClientConfig::default()
     }
 }
