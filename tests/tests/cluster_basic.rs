@@ -91,14 +91,21 @@ fn create_on_one_node_send_on_another_poll_on_a_third_then_survive_a_killed_prim
 
         // Kill the metadata primary; produce through a surviving node.
         let primary = cluster.primary_of(1, 0).expect("node 1 knows the metadata primary");
-        cluster.kill(primary);
         let survivor = (primary + 1) % 3;
         let other = (primary + 2) % 3;
+        // A client already logged in on a survivor: its produce waits out the view change.
+        let connected = root_on(&ports[survivor]).await;
+        cluster.kill(primary);
         let started = Instant::now();
         let mut resumed = None;
+        let mut first_attempt = Some(connected);
         while started.elapsed() < FAILOVER_LIMIT {
+            let reuse = first_attempt.take();
             let attempt = async {
-                let client = root_on(&ports[survivor]).await;
+                let client = match reuse {
+                    Some(client) => client,
+                    None => root_on(&ports[survivor]).await,
+                };
                 let mut batch = messages("after", 10);
                 client
                     .send_messages(&id(0), &id(0), &Partitioning::partition_id(0), &mut batch)

@@ -67,6 +67,14 @@ impl Machine for PartitionMachine {
     }
 }
 
+/// A local client waiting for its reply, and the request it waits on (re-submitted
+/// when a new view starts: the copy forwarded to the old primary may be lost).
+#[derive(Debug)]
+struct Waiter {
+    reply: flume::Sender<GroupReply>,
+    request: Message,
+}
+
 #[derive(Debug)]
 struct PendingSnapshot {
     area: u8,
@@ -104,7 +112,10 @@ pub struct GroupDriver<S: Machine> {
     pub replica: Replica<S>,
     store: JournalStore,
     file: FileId,
-    waiting: HashMap<u128, flume::Sender<GroupReply>>,
+    waiting: HashMap<u128, Waiter>,
+    /// The view in which the replica was last seen in normal status (see
+    /// [`Self::resubmit_after_view_change`]).
+    normal_view: Option<u32>,
     /// For a client whose request arrived over the replica bus: the node it came from,
     /// where its reply goes back (see `shard/replica_plane.rs`).
     origins: HashMap<u128, u8>,
@@ -193,6 +204,7 @@ impl<S: Machine> GroupDriver<S> {
             store,
             file,
             waiting: HashMap::new(),
+            normal_view: None,
             origins: HashMap::new(),
             snapshot_pending: None,
             applied: 0,
@@ -205,14 +217,39 @@ impl<S: Machine> GroupDriver<S> {
         self.file
     }
 
-    /// Remembers who waits for `client`'s reply (one request in flight per client).
-    pub fn wait_for(&mut self, client: u128, reply: flume::Sender<GroupReply>) {
-        self.waiting.insert(client, reply);
+    /// Remembers who waits for `client`'s reply to `request` (one request in flight per
+    /// client).
+    pub fn wait_for(&mut self, client: u128, reply: flume::Sender<GroupReply>, request: Message) {
+        self.waiting.insert(client, Waiter { reply, request });
     }
 
     /// Takes the local waiter of `client`'s reply, if any.
     pub fn take_waiter(&mut self, client: u128) -> Option<flume::Sender<GroupReply>> {
-        self.waiting.remove(&client)
+        self.waiting.remove(&client).map(|waiter| waiter.reply)
+    }
+
+    /// In a cluster, when the replica enters normal status in a new view, submits every
+    /// waiting local request again: a backup forwarded it to the old primary, which may
+    /// have died with it, and waiting for the origin's periodic re-send would stretch the
+    /// failover. The client table answers a request that did commit. Returns true if it
+    /// submitted any.
+    pub fn resubmit_after_view_change(&mut self) -> bool {
+        if self.replica.config().replica_count == 1
+            || self.replica.status() != vireo_consensus::Status::Normal
+        {
+            return false;
+        }
+        let view = self.replica.view();
+        let previous = self.normal_view.replace(view);
+        if previous.is_none_or(|previous| previous == view) || self.waiting.is_empty() {
+            return false;
+        }
+        let requests: Vec<Message> =
+            self.waiting.values().map(|waiter| waiter.request.clone()).collect();
+        for request in requests {
+            self.replica.on_request(request);
+        }
+        true
     }
 
     /// Remembers that `client`'s request came over the bus from replica `from`. Bounded:
@@ -233,7 +270,7 @@ impl<S: Machine> GroupDriver<S> {
 
     /// Forgets waiters that gave up (timed out or disconnected).
     pub fn prune_waiting(&mut self) {
-        self.waiting.retain(|_, sender| !sender.is_disconnected());
+        self.waiting.retain(|_, waiter| !waiter.reply.is_disconnected());
     }
 
     /// Executes every pending action. Replies to local clients are collected into
@@ -265,8 +302,8 @@ impl<S: Machine> GroupDriver<S> {
                     if !keep {
                         continue;
                     }
-                    if let Some(sender) = self.waiting.remove(&client) {
-                        replies.push((sender, message));
+                    if let Some(waiter) = self.waiting.remove(&client) {
+                        replies.push((waiter.reply, message));
                     } else if let (Some(bus), Some(origin)) = (bus, self.origins.remove(&client)) {
                         bus.send(origin, message);
                     }

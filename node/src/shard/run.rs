@@ -145,11 +145,11 @@ impl Shard {
         let client = message.header().client;
         if group == 0 {
             if let Some(driver) = self.metadata.borrow_mut().as_mut() {
-                driver.wait_for(client, reply);
+                driver.wait_for(client, reply, message.clone());
                 driver.replica.on_request(message);
             }
         } else if let Some(driver) = self.partitions.borrow_mut().get_mut(&group) {
-            driver.wait_for(client, reply);
+            driver.wait_for(client, reply, message.clone());
             driver.replica.on_request(message);
         }
         self.run();
@@ -339,10 +339,12 @@ fn execute_one<S: Machine>(
     replies: &mut Replies,
 ) -> bool {
     let mut collected = Vec::new();
-    let progress = match driver.execute(disk, bus, &mut collected) {
+    let resubmitted = driver.resubmit_after_view_change();
+    let executed = match driver.execute(disk, bus, &mut collected) {
         Ok(progress) => progress,
         Err(message) => fatal(ExitCode::Io, &format!("group {}: {message}", driver.group)),
     };
+    let progress = resubmitted || executed;
     let fed = driver.feed_ready(disk);
     replies.extend(collected.into_iter().map(|(sender, message)| (driver.group, sender, message)));
     progress || fed
