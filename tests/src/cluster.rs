@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use vireo_protocol::vsr::{Command as VsrCommand, HEADER_SIZE, Header};
+
 use crate::fault_proxy::FaultProxy;
 use crate::{ROOT_PASSWORD, free_port, temp_dir, vireo_binary};
 
@@ -231,7 +233,7 @@ impl Cluster {
     /// When a node exits or the cluster is not ready within [`READY_TIMEOUT`].
     #[must_use]
     pub fn start(name: &str, settings: &[&str]) -> Self {
-        let cluster = Self::start_unready(name, settings);
+        let mut cluster = Self::start_unready(name, settings);
         cluster.wait_all_ready(READY_TIMEOUT);
         cluster
     }
@@ -371,16 +373,18 @@ impl Cluster {
     ///
     /// # Panics
     /// As [`Cluster::wait_ready`].
-    pub fn wait_all_ready(&self, limit: Duration) {
+    pub fn wait_all_ready(&mut self, limit: Duration) {
         let deadline = Instant::now() + limit;
         for index in 0..NODES {
             loop {
                 if self.ready(index) {
                     break;
                 }
+                // The logs are printed when the cluster drops during the panic.
+                assert!(self.nodes[index].alive(), "node {index} exited");
                 if Instant::now() >= deadline {
                     let why = self.http(index, "/ready").map(|(_, b)| b).unwrap_or_default();
-                    panic!("node {index} not ready within {limit:?}: {why}\n{}", self.logs());
+                    panic!("node {index} not ready within {limit:?}: {why}");
                 }
                 std::thread::sleep(POLL_INTERVAL);
             }
@@ -488,14 +492,17 @@ impl Cluster {
         std::fs::create_dir_all(dir).expect("recreate the data dir");
     }
 
-    /// Flips bytes in the middle of `group`'s journal ring on a stopped node: in every
-    /// prepare slot of the ring's middle half, a byte at every 512 B of its first 8 KiB
-    /// (the header, and the body a small prepare occupies). Returns the bytes flipped.
+    /// Corrupts `group`'s journal on a stopped node: every prepare in the ring with an op
+    /// above `above_op` (pass the group's checkpoint: those ops are needed, not
+    /// garbage-collectable), except the two newest (a torn tail may legitimately be cut,
+    /// and the test is about the middle of the log), gets one byte flipped in its header
+    /// (its checksum no longer matches) and one in its body. The redundant header ring is
+    /// left intact, so the replica knows which prepares it lost. Returns the ops hit.
     ///
     /// # Panics
     /// When the node is running or the journal file is missing or shorter than the ring
     /// this harness configures.
-    pub fn corrupt_journal(&mut self, index: usize, group: u32) -> usize {
+    pub fn corrupt_journal(&mut self, index: usize, group: u32, above_op: u64) -> Vec<u64> {
         assert!(!self.nodes[index].alive(), "corrupt a stopped node's journal only");
         let path = self.journal_path(index, group);
         let mut file = File::options().read(true).write(true).open(&path).expect("open journal");
@@ -503,23 +510,53 @@ impl Cluster {
         let slot_size = PARTITION_MESSAGE_SIZE_MAX.div_ceil(SECTOR_SIZE_BYTES) * SECTOR_SIZE_BYTES;
         let ring_size = PARTITION_JOURNAL_SLOTS * slot_size;
         assert!(length > ring_size, "{} is shorter than its prepare ring", path.display());
-        // The prepare ring is the file's last zone (storage/src/journal/layout.rs).
+        // The prepare ring is the file's last zone (storage/src/journal/layout.rs); a
+        // prepare starts at its slot's first byte.
         let ring_start = length - ring_size;
-        let mut flipped = 0;
-        for slot in PARTITION_JOURNAL_SLOTS / 4..PARTITION_JOURNAL_SLOTS * 3 / 4 {
-            for step in 0..16 {
-                let offset = ring_start + slot * slot_size + step * 512 + 17;
+        let mut prepares = Vec::new();
+        for slot in 0..PARTITION_JOURNAL_SLOTS {
+            let start = ring_start + slot * slot_size;
+            let mut bytes = [0_u8; HEADER_SIZE];
+            file.seek(SeekFrom::Start(start)).expect("seek");
+            file.read_exact(&mut bytes).expect("read a slot header");
+            if let Ok(header) = Header::decode(&bytes)
+                && header.command == VsrCommand::Prepare
+            {
+                prepares.push((header.op, start, u64::from(header.size)));
+            }
+        }
+        let head = prepares.iter().map(|&(op, _, _)| op).max().unwrap_or(0);
+        let mut hit = Vec::new();
+        for &(op, start, size) in &prepares {
+            if op <= above_op || op + 2 > head {
+                continue;
+            }
+            let body = size.saturating_sub(HEADER_SIZE as u64);
+            let mut targets = vec![start + 17];
+            if body > 0 {
+                targets.push(start + HEADER_SIZE as u64 + body / 2);
+            }
+            for offset in targets {
                 let mut byte = [0_u8; 1];
                 file.seek(SeekFrom::Start(offset)).expect("seek");
                 file.read_exact(&mut byte).expect("read");
                 byte[0] ^= 0xa5;
                 file.seek(SeekFrom::Start(offset)).expect("seek");
                 file.write_all(&byte).expect("write");
-                flipped += 1;
             }
+            hit.push(op);
         }
         file.sync_all().expect("sync the corrupted journal");
-        flipped
+        hit.sort_unstable();
+        hit
+    }
+
+    /// A group gauge from node `index`'s `/metrics` (e.g. `vireo_group_checkpoint_op`).
+    #[must_use]
+    pub fn group_metric(&self, index: usize, name: &str, group: u32) -> Option<u64> {
+        let (_, text) = self.http(index, "/metrics").ok()?;
+        let prefix = format!("{name}{{group=\"{group}\"}} ");
+        text.lines().find_map(|line| line.strip_prefix(&prefix)?.trim().parse().ok())
     }
 
     /// The journal (data) file of `group` on node `index`.
@@ -632,7 +669,7 @@ fn node_config(
          metadata_message_size_max = \"256KiB\"\nmetadata_snapshot_size_max = \"2MiB\"\n\
          partition_journal_slots = {PARTITION_JOURNAL_SLOTS}\n\
          partition_message_size_max = \"{}KiB\"\npartition_snapshot_size_max = \"2MiB\"\n\n\
-         [storage]\nsegment_size = \"2MiB\"\nio_queue_depth = 256\n",
+         [storage]\nsegment_size = \"2MiB\"\nio_queue_depth = 1024\n",
         data_dir.display(),
         own.tcp,
         own.quic,

@@ -1,0 +1,94 @@
+//! Goal: a backup whose journal was corrupted while it was down is repaired from its
+//! peers, and nothing acknowledged is lost.
+//!
+//! A backup of the partition's group is killed under load; while it is down the load
+//! continues and bytes are flipped in the middle of its journal's prepare ring: every
+//! prepare above its checkpoint but the two newest gets a flipped header byte and a
+//! flipped body byte. It restarts and must become ready. To prove its repaired
+//! log is really there (not only the primary's), the *other* backup is then killed, so
+//! the repaired node is the only backup in the quorum while the load goes on, and then
+//! the primary is killed and the other backup restarted, so the repaired node carries
+//! the history into the new view. Every node must end with the same, complete history.
+
+mod chaos_support;
+
+use std::time::{Duration, Instant};
+
+use chaos_support::{Ledger, Producer, SETTINGS, create_target, runtime, verify};
+use vireo_tests::cluster::{Cluster, NODES, READY_TIMEOUT};
+
+/// Acknowledged writes before the first kill: more than the 64-slot ring, so the ring
+/// has wrapped and every slot the corruption hits holds a prepare.
+const WARM_UP_ACKS: usize = 200;
+/// Prepares above the checkpoint the corruption must hit.
+const MIDDLE_OPS_MIN: u64 = 8;
+const LOAD_WHILE_DOWN: Duration = Duration::from_secs(2);
+const FAILOVER_BOUND: Duration = Duration::from_secs(20);
+
+fn wait_acks(ledger: &Ledger, count: usize, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while ledger.acked() < count {
+        assert!(Instant::now() < deadline, "only {} acks within {limit:?}", ledger.acked());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_backup_with_a_corrupted_journal_is_repaired_from_peers() {
+    let mut cluster = Cluster::start("journal-corruption", SETTINGS);
+    let runtime = runtime();
+    let target = runtime.block_on(create_target(cluster.tcp_addresses()));
+    let producer =
+        Producer::start(&runtime, "c", cluster.tcp_addresses(), target, Ledger::default());
+    wait_acks(&producer.ledger, WARM_UP_ACKS, Duration::from_secs(60));
+
+    let primary = cluster.wait_primary(target.group, None, Duration::from_secs(20));
+    let repaired = (primary + 1) % NODES;
+    let other = (primary + 2) % NODES;
+    // Kill it when at least MIDDLE_OPS_MIN ops sit above its checkpoint (the interval is
+    // half the 64-slot ring), so the corruption hits ops the replica cannot drop.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let checkpoint = loop {
+        let metric = |name| cluster.group_metric(repaired, name, target.group);
+        if let (Some(checkpoint), Some(op)) =
+            (metric("vireo_group_checkpoint_op"), metric("vireo_group_op"))
+            && op >= checkpoint + MIDDLE_OPS_MIN + 2
+        {
+            break checkpoint;
+        }
+        assert!(Instant::now() < deadline, "the backup's journal never held enough ops");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    cluster.kill(repaired);
+    std::thread::sleep(LOAD_WHILE_DOWN);
+    let hit = cluster.corrupt_journal(repaired, target.group, checkpoint);
+    eprintln!(
+        "node {repaired}: corrupted {} prepares of group {} above checkpoint {checkpoint}: {hit:?}",
+        hit.len(),
+        target.group
+    );
+    assert!(
+        hit.len() as u64 >= MIDDLE_OPS_MIN,
+        "the corruption hit prepares the replica needs: {hit:?}"
+    );
+    cluster.restart(repaired);
+    cluster.wait_ready(repaired, READY_TIMEOUT);
+
+    // The repaired node is now the only backup in the quorum.
+    let before = Instant::now();
+    cluster.kill(other);
+    producer.ledger.wait_ack_after(before, FAILOVER_BOUND);
+    std::thread::sleep(LOAD_WHILE_DOWN);
+    // And then it carries the history into a new view without the old primary.
+    let before = Instant::now();
+    cluster.kill(primary);
+    cluster.restart(other);
+    producer.ledger.wait_ack_after(before, FAILOVER_BOUND + READY_TIMEOUT);
+    cluster.restart(primary);
+    cluster.wait_all_ready(READY_TIMEOUT);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let ledger = runtime.block_on(producer.stop());
+    let all: Vec<usize> = (0..NODES).collect();
+    runtime.block_on(verify(&cluster, &all, target, &ledger.attempts()));
+}
