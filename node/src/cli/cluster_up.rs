@@ -150,6 +150,24 @@ fn ready(http: SocketAddr) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
+/// Every port the cluster needs that something else already holds (another cluster, a
+/// node): checked before starting, so readiness is never read from a stranger.
+fn ports_in_use() -> Vec<String> {
+    let mut taken = Vec::new();
+    for i in 0..NODES {
+        let p = ports(i);
+        for (what, port) in [("replica", p.replica), ("tcp", p.tcp), ("http", p.http)] {
+            if std::net::TcpListener::bind(address(port)).is_err() {
+                taken.push(format!("node-{i} {what} {}", address(port)));
+            }
+        }
+        if std::net::UdpSocket::bind(address(p.quic)).is_err() {
+            taken.push(format!("node-{i} quic {}", address(p.quic)));
+        }
+    }
+    taken
+}
+
 fn log_tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
@@ -262,6 +280,14 @@ pub fn run(args: &UpArgs) -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
+    let taken = ports_in_use();
+    if !taken.is_empty() {
+        eprintln!(
+            "vireo: ports already in use (is another cluster running?): {}",
+            taken.join(", ")
+        );
+        return std::process::ExitCode::from(1);
+    }
     let signals = block_signals();
     let mut nodes = Vec::new();
     for i in 0..NODES {
