@@ -96,3 +96,45 @@ fn forwarded_writes_survive_primary_kills() {
     let all: Vec<usize> = (0..NODES).collect();
     runtime.block_on(verify(&cluster, &all, target, &ledger.attempts()));
 }
+
+/// Graceful handover: SIGTERM on the primary under load makes it hand primaryship over
+/// before it exits 0; writes resume on the new primary and nothing acknowledged is lost.
+const TERM_ROUNDS: usize = 3;
+
+#[test]
+#[ignore = "bug (node, replies): across a handover a write is acknowledged with the \
+            previous write's reply (its base_offset) and never stored, as in \
+            forwarded_writes_survive_primary_kills. See the chaos report."]
+fn primary_sigterm_hands_over_under_load() {
+    let mut cluster = Cluster::start("primary-term", SETTINGS);
+    let runtime = runtime();
+    let target = runtime.block_on(create_target(cluster.tcp_addresses()));
+    let producer =
+        Producer::start(&runtime, "t", cluster.tcp_addresses(), target, Ledger::default());
+    let mut windows = Vec::new();
+    for round in 0..TERM_ROUNDS {
+        cluster.wait_all_ready(READY_TIMEOUT);
+        let primary = cluster.wait_primary(target.group, None, Duration::from_secs(20));
+        std::thread::sleep(LOAD_BEFORE_KILL);
+        let stopped_at = Instant::now();
+        assert_eq!(cluster.terminate(primary), Some(0), "SIGTERM drains, hands over, exits 0");
+        let exited_after = stopped_at.elapsed();
+        let successor = cluster.wait_primary(target.group, Some(primary), FAILOVER_BOUND);
+        let window = producer.ledger.wait_ack_after(stopped_at, FAILOVER_BOUND);
+        eprintln!(
+            "round {round}: SIGTERM to node {primary} (exited after {exited_after:?}), node \
+             {successor} took over, writes resumed after {window:?}"
+        );
+        windows.push(window);
+        cluster.restart(primary);
+        cluster.wait_ready(primary, READY_TIMEOUT);
+    }
+    let ledger = runtime.block_on(producer.stop());
+    let all: Vec<usize> = (0..NODES).collect();
+    runtime.block_on(verify(&cluster, &all, target, &ledger.attempts()));
+    eprintln!(
+        "write-failure window over {TERM_ROUNDS} graceful primary stops: p50 {:?}, max {:?}",
+        percentile(&windows, 50),
+        windows.iter().max().expect("rounds")
+    );
+}
