@@ -52,6 +52,22 @@ fn id(value: u32) -> Identifier {
             for the SDK's whole 30 s bound; same bug as chaos_primary_kill's \
             forwarded_writes_survive_primary_kills. See the chaos report."]
 fn the_official_sdk_over_quic_keeps_working_across_a_primary_kill() {
+    sdk_across_a_primary_kill(false);
+}
+
+/// The same with the producer idle while the primary dies and a new one is elected:
+/// the SDK's connection, session and the forwarding node's routing must survive the
+/// view change, and the SDK must consume everything afterwards.
+#[test]
+fn the_official_sdk_over_quic_keeps_working_after_a_primary_kill() {
+    sdk_across_a_primary_kill(true);
+}
+
+/// Produces `BATCHES_BEFORE_KILL` batches, kills the partition's primary, produces
+/// `BATCHES_AFTER_KILL` more through the surviving node, then consumes and checks. With
+/// `quiesce`, the kill happens between batches and production resumes only once a new
+/// primary serves.
+fn sdk_across_a_primary_kill(quiesce: bool) {
     let mut cluster = Cluster::start("sdk-quic", chaos_support::SETTINGS);
     let runtime = chaos_support::runtime();
     runtime.block_on(async {
@@ -74,6 +90,9 @@ fn the_official_sdk_over_quic_keeps_working_across_a_primary_kill() {
                 if batch == BATCHES_BEFORE_KILL {
                     cluster.kill(primary);
                     killed_at = Some(Instant::now());
+                    if quiesce {
+                        cluster.wait_primary(target.group, Some(primary), Duration::from_secs(20));
+                    }
                 }
                 if acked_after_kill >= BATCHES_AFTER_KILL {
                     break;
