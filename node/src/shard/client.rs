@@ -229,24 +229,25 @@ impl ConsensusClient {
         let (sender, receiver) = flume::bounded(1);
         let shard = router.shard_of(group);
         let deadline = std::time::Instant::now() + timeout;
+        // In a cluster, re-send the same request (same client, session, request) while
+        // no reply came: the copy forwarded to a primary may have been lost with it. The
+        // last send hands over the only sender, so a shard that drops it is seen at once.
+        let mut sender = Some(sender);
         let waited = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let slice = router.resend_interval().map_or(left, |interval| interval.min(left));
+            let last = slice >= left;
+            let reply = if last {
+                sender.take().expect("the last send happens once")
+            } else {
+                sender.clone().expect("kept until the last send")
+            };
             router
-                .send(
-                    shard,
-                    ShardMessage::Request {
-                        group,
-                        message: message.clone(),
-                        reply: sender.clone(),
-                    },
-                )
+                .send(shard, ShardMessage::Request { group, message: message.clone(), reply })
                 .await
                 .map_err(|_| CallError::ShardGone)?;
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            // In a cluster, re-send the same request (same client, session, request) if
-            // no reply came: the forwarded copy may have been lost with a primary.
-            let slice = router.resend_interval().map_or(left, |interval| interval.min(left));
             match wait(&receiver, slice).await {
-                Waited::Timeout if slice < left => {}
+                Waited::Timeout if !last => {}
                 other => break other,
             }
         };
