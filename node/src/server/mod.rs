@@ -79,6 +79,7 @@ pub fn run(config: Config) -> ExitCode {
         config.cluster.replica_count(),
     );
     let metrics = Arc::new(Metrics::default());
+    warn_roster_mismatch(&config);
     let bus = if config.cluster.is_multi_node() {
         match crate::bus::start(&config, &router) {
             Ok(bus) => Some(bus),
@@ -203,6 +204,27 @@ pub fn run(config: Config) -> ExitCode {
         tracing::info!("stopped cleanly");
     }
     ExitCode::Ok
+}
+
+/// Cluster metadata advertises this node's roster entry: say so when it differs from
+/// where the node actually listens (clients would be sent to the wrong address).
+fn warn_roster_mismatch(config: &Config) {
+    let Some(me) = config.cluster.me() else { return };
+    let pairs = [
+        ("tcp", config.tcp.enabled, me.tcp, config.tcp.address),
+        ("quic", config.quic.enabled, me.quic, config.quic.address),
+        ("http", config.http.enabled, me.http, config.http.address),
+    ];
+    for (edge, enabled, advertised, listening) in pairs {
+        if enabled && advertised != listening {
+            tracing::warn!(
+                edge,
+                %advertised,
+                %listening,
+                "cluster.nodes advertises another address than this node listens on"
+            );
+        }
+    }
 }
 
 /// Asks every shard to hand its groups' primaryship over, and waits (each shard bounds
