@@ -153,6 +153,24 @@ impl<S: StateMachine> Replica<S> {
         if let Some(&first) = stale.first() {
             self.journal_remove_above(first - 1);
         }
+        // Below the head a cut op can come back the same way: the view change forgot it in
+        // memory, its slot was never rewritten, and recovery read it back intact. The chain
+        // exposes it — its successor, from a later view, names another parent — and it must
+        // not be offered in a do_view_change as if it were this log_view's op (seed
+        // 11725465274580678326). Forgotten, it is a blank: this replica never held the op
+        // the chain names (an uncertain restart then marks it faulty, never nacked).
+        let head = self.op.max(last.op);
+        for op in (self.commit_min + 1..head).rev() {
+            let (Some(lower), Some(upper)) =
+                (self.journal.header(op).copied(), self.journal.header(op + 1).copied())
+            else {
+                continue;
+            };
+            if upper.parent != lower.checksum && lower.view < upper.view {
+                self.journal.forget(op);
+                self.chain_low = None;
+            }
+        }
         self.op = (self.commit_min..=self.op.max(last.op))
             .rev()
             .find(|&op| self.journal.header(op).is_some())

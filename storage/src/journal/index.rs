@@ -198,6 +198,17 @@ impl Journal {
         }
     }
 
+    /// Forgets `op`'s header: the slot holds a prepare the hash chain proved stale (an
+    /// older view's op that a view change cut but the disk still held at recovery).
+    pub fn forget(&mut self, op: u64) {
+        let slot = self.slot(op);
+        if self.headers[slot].is_some_and(|header| header.op == op) {
+            self.headers[slot] = None;
+            self.dirty[slot] = false;
+            self.faulty[slot] = false;
+        }
+    }
+
     /// Forgets a faulty slot whose header is unknown for `op` (the op was resolved).
     pub fn clear_unknown_fault(&mut self, op: u64) {
         let slot = self.slot(op);
