@@ -252,6 +252,14 @@ impl ConsensusClient {
             }
         };
         drop(sender);
+        if let Waited::Reply(reply) = &waited {
+            // The shard delivers only the answer to this request (see `group::answers`);
+            // anything else would chain the session onto the wrong reply.
+            assert!(
+                super::group::answers(reply.message.header(), message.header()),
+                "group {group} delivered a reply to another request"
+            );
+        }
         Ok(match waited {
             Waited::Reply(reply) if reply.message.header().command == Command::Eviction => {
                 Err(Rejected::Evicted)
@@ -344,6 +352,7 @@ mod tests {
         header.client = request.header().client;
         header.request = request.header().request;
         header.session = session;
+        header.request_checksum = request.header().checksum_body;
         header.op = 9;
         GroupReply { message: Message::new(header, b"ok"), view: None }
     }

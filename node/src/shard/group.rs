@@ -15,7 +15,7 @@ use std::path::Path;
 
 use vireo_consensus::driver::{execute_io, io_done};
 use vireo_consensus::{Action, Replica, ReplicaConfig, RestartEvidence, StateMachine};
-use vireo_protocol::vsr::{Command, Message};
+use vireo_protocol::vsr::{Command, Header, Message, Operation};
 use vireo_storage::journal::{JournalEvent, JournalLayout, JournalStore};
 use vireo_storage::{Completion, FileId, OpenMode, Storage};
 
@@ -64,6 +64,23 @@ impl Machine for PartitionMachine {
     }
     fn check_machine(&self) {
         self.check_invariants();
+    }
+}
+
+/// True if `reply` (a `Reply` or `Eviction`) answers `request`: a reply carries the
+/// request's number, session (a register's reply names the new session) and body
+/// checksum; an eviction names the session the request used.
+#[must_use]
+pub fn answers(reply: &Header, request: &Header) -> bool {
+    match reply.command {
+        Command::Reply => {
+            reply.client == request.client
+                && reply.request == request.request
+                && (request.operation == Operation::REGISTER || reply.session == request.session)
+                && reply.request_checksum == request.checksum_body
+        }
+        Command::Eviction => reply.client == request.client && reply.session == request.session,
+        _ => false,
     }
 }
 
@@ -223,9 +240,15 @@ impl<S: Machine> GroupDriver<S> {
         self.waiting.insert(client, Waiter { reply, request });
     }
 
-    /// Takes the local waiter of `client`'s reply, if any.
-    pub fn take_waiter(&mut self, client: u128) -> Option<flume::Sender<GroupReply>> {
-        self.waiting.remove(&client).map(|waiter| waiter.reply)
+    /// Takes the local waiter that `reply` (a reply or eviction) answers, if any. A reply
+    /// to an *earlier* request of the same client — a duplicate from a re-send, arriving
+    /// after the client moved on — answers nothing and leaves the waiter in place.
+    pub fn take_waiter(&mut self, reply: &Header) -> Option<flume::Sender<GroupReply>> {
+        let waiter = self.waiting.get(&reply.client)?;
+        if !answers(reply, waiter.request.header()) {
+            return None;
+        }
+        self.waiting.remove(&reply.client).map(|waiter| waiter.reply)
     }
 
     /// In a cluster, when the replica enters normal status in a new view, submits every
@@ -302,8 +325,12 @@ impl<S: Machine> GroupDriver<S> {
                     if !keep {
                         continue;
                     }
-                    if let Some(waiter) = self.waiting.remove(&client) {
-                        replies.push((waiter.reply, message));
+                    if self.waiting.contains_key(&client) {
+                        // Local: deliver only what answers the waiting request.
+                        let header = *message.header();
+                        if let Some(reply) = self.take_waiter(&header) {
+                            replies.push((reply, message));
+                        }
                     } else if let (Some(bus), Some(origin)) = (bus, self.origins.remove(&client)) {
                         bus.send(origin, message);
                     }
@@ -382,5 +409,49 @@ impl<S: Machine> GroupDriver<S> {
     #[must_use]
     pub fn journal_in_flight(&self) -> usize {
         self.store.in_flight()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(session: u64, number: u64, body: &[u8]) -> Message {
+        let mut header = Header::new(Command::Request);
+        header.client = 7;
+        header.session = session;
+        header.request = number;
+        header.operation = Operation(Operation::USER_MIN);
+        Message::new(header, body)
+    }
+
+    fn reply_to(request: &Message) -> Header {
+        let mut header = Header::new(Command::Reply);
+        header.client = request.header().client;
+        header.session = request.header().session;
+        header.request = request.header().request;
+        header.request_checksum = request.header().checksum_body;
+        header
+    }
+
+    #[test]
+    fn only_the_answer_to_the_waiting_request_is_delivered() {
+        let first = request(5, 1, b"a");
+        let second = request(5, 2, b"a");
+        assert!(answers(&reply_to(&first), first.header()));
+        assert!(
+            !answers(&reply_to(&first), second.header()),
+            "a duplicate reply to request 1 must not answer request 2"
+        );
+        let other_session = request(9, 1, b"a");
+        assert!(!answers(&reply_to(&first), other_session.header()), "old session's reply");
+        let other_body = request(5, 1, b"b");
+        assert!(!answers(&reply_to(&first), other_body.header()));
+        let mut eviction = Header::new(Command::Eviction);
+        eviction.client = 7;
+        eviction.session = 5;
+        assert!(answers(&eviction, second.header()));
+        eviction.session = 4;
+        assert!(!answers(&eviction, second.header()), "eviction of an older session");
     }
 }

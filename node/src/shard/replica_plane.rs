@@ -89,13 +89,13 @@ impl Shard {
         let (waiter, origin) = if header.group == 0 {
             let mut metadata = self.metadata.borrow_mut();
             let Some(driver) = metadata.as_mut() else { return };
-            let waiter = driver.take_waiter(header.client);
+            let waiter = driver.take_waiter(&header);
             let origin = if waiter.is_none() { driver.take_origin(header.client) } else { None };
             (waiter, origin)
         } else {
             let mut partitions = self.partitions.borrow_mut();
             let Some(driver) = partitions.get_mut(&header.group) else { return };
-            let waiter = driver.take_waiter(header.client);
+            let waiter = driver.take_waiter(&header);
             let origin = if waiter.is_none() { driver.take_origin(header.client) } else { None };
             (waiter, origin)
         };
