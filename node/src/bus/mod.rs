@@ -119,12 +119,34 @@ pub fn message_size_max(config: &Config) -> usize {
         .saturating_add(crate::partition::transfer::FRAME_SLACK_BYTES)
 }
 
+/// How long start-up retries binding the replica address while it is in use: after a
+/// crash, a peer's short-lived outgoing connection may hold the port as its ephemeral
+/// source port for a moment.
+const BIND_RETRY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn bind(address: SocketAddr) -> Result<std::net::TcpListener, BusError> {
+    let deadline = std::time::Instant::now() + BIND_RETRY_TIMEOUT;
+    loop {
+        match std::net::TcpListener::bind(address) {
+            Ok(listener) => return Ok(listener),
+            Err(error)
+                if error.kind() == std::io::ErrorKind::AddrInUse
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(error) => {
+                return Err(BusError::Bind { address, message: error.to_string() });
+            }
+        }
+    }
+}
+
 /// Binds the replica address and starts the bus thread (multi-node clusters only).
 pub fn start(config: &Arc<Config>, router: &Arc<Router>) -> Result<Arc<Bus>, BusError> {
     let cluster = &config.cluster;
     let me = cluster.me().expect("validated: a multi-node cluster has this node's entry");
-    let listener = std::net::TcpListener::bind(me.replica)
-        .map_err(|error| BusError::Bind { address: me.replica, message: error.to_string() })?;
+    let listener = bind(me.replica)?;
     let identity = Identity::new(
         config.consensus.cluster_id,
         cluster.replica_count(),
