@@ -64,10 +64,6 @@ fn primary_kill_twenty_times_under_load_loses_nothing_acknowledged() {
 const FORWARDED_ROUNDS: usize = 5;
 
 #[test]
-#[ignore = "bug (node, forwarding): a write forwarded by a backup when the primary is \
-            killed is acknowledged with the previous write's reply (base_offset of the \
-            previous message) and is never stored; the next write on that connection \
-            gets no answer at all (no 57) for 40 s. See the chaos report."]
 fn forwarded_writes_survive_primary_kills() {
     let mut cluster = Cluster::start("forwarded-kill", SETTINGS);
     let runtime = runtime();
@@ -102,9 +98,6 @@ fn forwarded_writes_survive_primary_kills() {
 const TERM_ROUNDS: usize = 3;
 
 #[test]
-#[ignore = "bug (node, replies): across a handover a write is acknowledged with the \
-            previous write's reply (its base_offset) and never stored, as in \
-            forwarded_writes_survive_primary_kills. See the chaos report."]
 fn primary_sigterm_hands_over_under_load() {
     let mut cluster = Cluster::start("primary-term", SETTINGS);
     let runtime = runtime();

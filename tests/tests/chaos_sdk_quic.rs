@@ -47,10 +47,6 @@ fn id(value: u32) -> Identifier {
 }
 
 #[test]
-#[ignore = "bug (node, forwarding): the first batch the surviving node forwards after the \
-            primary's kill is acknowledged but never stored, and the next gets no reply \
-            for the SDK's whole 30 s bound; same bug as chaos_primary_kill's \
-            forwarded_writes_survive_primary_kills. See the chaos report."]
 fn the_official_sdk_over_quic_keeps_working_across_a_primary_kill() {
     sdk_across_a_primary_kill(false);
 }
