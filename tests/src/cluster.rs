@@ -18,13 +18,13 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use vireo_protocol::vsr::{Command as VsrCommand, HEADER_SIZE, Header};
 
 use crate::fault_proxy::FaultProxy;
-use crate::{ROOT_PASSWORD, free_port, temp_dir, vireo_binary};
+use crate::{ROOT_PASSWORD, free_port, temp_dir, vireo_command};
 
 /// Nodes in a test cluster.
 pub const NODES: usize = 3;
@@ -285,7 +285,7 @@ impl Cluster {
         let node = &mut self.nodes[index];
         assert!(node.child.is_none(), "node {index} already running");
         let log = File::options().create(true).append(true).open(&node.log_path).expect("log");
-        let mut child = Command::new(vireo_binary())
+        let mut child = vireo_command()
             .args(["server", "--config"])
             .arg(&node.config_path)
             .env("VIREO_ROOT_PASSWORD", ROOT_PASSWORD)

@@ -22,6 +22,28 @@ pub const ROOT_PASSWORD: &str = "iggy";
 /// How long a node may take to start serving.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A `vireo` command whose process dies with the test (SIGKILL when the spawning thread
+/// exits): a test that times out or is killed leaves no server behind, even though its
+/// `Drop` never runs.
+///
+/// # Panics
+/// When the binary cannot be found or built.
+#[must_use]
+pub fn vireo_command() -> Command {
+    use std::os::unix::process::CommandExt as _;
+    let mut command = Command::new(vireo_binary());
+    // SAFETY: `prctl` is async-signal-safe and touches nothing of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
 /// The `vireo` binary: `$VIREO_BIN`, or `target/<profile>/vireo` next to the test
 /// executable, built with cargo when missing.
 ///
@@ -189,7 +211,7 @@ impl Node {
 
     fn spawn(&mut self) {
         assert!(self.child.is_none(), "node already running");
-        let mut child = Command::new(vireo_binary())
+        let mut child = vireo_command()
             .args(self.arguments())
             .env("VIREO_ROOT_PASSWORD", ROOT_PASSWORD)
             .env("RUST_LOG", std::env::var("VIREO_TEST_LOG").unwrap_or_else(|_| "warn".into()))

@@ -9,10 +9,10 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use vireo_tests::{ROOT_PASSWORD, free_port, temp_dir, vireo_binary};
+use vireo_tests::{ROOT_PASSWORD, free_port, temp_dir, vireo_command};
 
 /// Nodes started.
 pub const NODES: usize = 3;
@@ -135,7 +135,7 @@ impl LocalCluster {
             "consensus.partition_snapshot_size_max=2MiB",
             "storage.segment_size=2MiB",
         ];
-        let mut command = Command::new(vireo_binary());
+        let mut command = vireo_command();
         command
             .arg("server")
             .arg("--data-dir")
