@@ -89,6 +89,16 @@ impl Nodes {
             let log = std::fs::File::create(nodes.dir.join(format!("node-{index}.log")))
                 .expect("log file");
             let mut command = Command::new(env!("CARGO_BIN_EXE_vireo"));
+            // The node dies with the test even if the test is killed before `Drop` runs.
+            // SAFETY: `prctl` is async-signal-safe and touches nothing of the parent.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
             command
                 .arg("server")
                 .arg("--data-dir")
