@@ -53,6 +53,15 @@ pub struct Peer {
     /// Counters.
     pub stats: PeerStats,
     queue: flume::Sender<Message>,
+    /// Wakes the dialer out of its backoff (the peer just dialed us: it is up).
+    kick: flume::Sender<()>,
+}
+
+impl Peer {
+    /// Tells the dialer to retry now instead of finishing its backoff.
+    pub fn kick(&self) {
+        let _ = self.kick.try_send(());
+    }
 }
 
 /// The bus as shards see it. See the module docs.
@@ -163,13 +172,15 @@ pub fn start(config: &Arc<Config>, router: &Arc<Router>) -> Result<Arc<Bus>, Bus
             continue;
         }
         let (queue, receiver) = flume::bounded(PEER_QUEUE_CAPACITY);
-        queues.push((replica, receiver));
+        let (kick, kicked) = flume::bounded(1);
+        queues.push((replica, receiver, kicked));
         peers.push(Some(Peer {
             replica,
             name: node.name.clone(),
             address: node.replica,
             stats: PeerStats::default(),
             queue,
+            kick,
         }));
     }
     let bus = Arc::new(Bus { me: cluster.replica, peers, stats: BusStats::default() });
@@ -191,12 +202,13 @@ pub fn start(config: &Arc<Config>, router: &Arc<Router>) -> Result<Arc<Bus>, Bus
                 ),
             };
             runtime.block_on(async move {
-                for (replica, receiver) in queues {
+                for (replica, receiver, kicked) in queues {
                     monoio::spawn(peer::run(
                         Arc::clone(&thread_bus),
                         replica,
                         identity.clone(),
                         receiver,
+                        kicked,
                     ));
                 }
                 route::serve(thread_bus, identity, listener, router, size_max).await;
@@ -222,6 +234,7 @@ mod tests {
             address: "127.0.0.1:1".parse().unwrap(),
             stats: PeerStats::default(),
             queue,
+            kick: flume::bounded(1).0,
         };
         let bus = Bus { me: 0, peers: vec![None, Some(peer)], stats: BusStats::default() };
         let message = Message::new(Header::new(Command::Ping), &[]);

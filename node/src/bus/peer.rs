@@ -37,7 +37,13 @@ pub fn next_backoff(current: Duration) -> Duration {
 }
 
 /// Runs for the life of the process.
-pub async fn run(bus: Arc<Bus>, replica: u8, me: Identity, queue: flume::Receiver<Message>) {
+pub async fn run(
+    bus: Arc<Bus>,
+    replica: u8,
+    me: Identity,
+    queue: flume::Receiver<Message>,
+    kicked: flume::Receiver<()>,
+) {
     let peer = bus.peer(replica).expect("a peer task per peer");
     let mut backoff = BACKOFF_MIN;
     let mut last_error: Option<String> = None;
@@ -69,9 +75,14 @@ pub async fn run(bus: Arc<Bus>, replica: u8, me: Identity, queue: flume::Receive
         // Messages queued while disconnected are stale by the time a connection is up
         // (VSR retransmits what matters): drop them rather than pin their buffers.
         discard(&queue, &peer.stats);
-        monoio::time::sleep(backoff).await;
+        // A peer that just connected to us is up: redial at once (a restarted node must
+        // hear from its peers before the next view change needs it, not after a backoff).
+        if monoio::time::timeout(backoff, kicked.recv_async()).await.is_ok() {
+            backoff = BACKOFF_MIN;
+        } else {
+            backoff = next_backoff(backoff);
+        }
         discard(&queue, &peer.stats);
-        backoff = next_backoff(backoff);
     }
 }
 

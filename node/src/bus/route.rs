@@ -72,6 +72,9 @@ async fn serve_peer(
     };
     let peer = bus.peer(from).ok_or_else(|| format!("unknown peer {from}"))?;
     peer.stats.inbound.fetch_add(1, Ordering::Relaxed);
+    if !peer.stats.connected.load(Ordering::Relaxed) {
+        peer.kick();
+    }
     let result = read_loop(bus, me.cluster, from, &mut stream, router, size_max).await;
     peer.stats.inbound.fetch_sub(1, Ordering::Relaxed);
     result

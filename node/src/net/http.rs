@@ -1,6 +1,7 @@
 //! The HTTP operations port on shard 0: `GET /ping` (liveness: the process answers),
-//! `GET /ready` (readiness: every consensus group is normal, primary and caught up, and
-//! the client edges are serving; 503 with the reasons otherwise), `GET /metrics`
+//! `GET /ready` (readiness: every consensus group is normal and caught up — and primary
+//! in a cluster of one —, the client edges are serving, and in a cluster the replica bus
+//! links this node both ways with a majority; 503 with the reasons otherwise), `GET /metrics`
 //! (Prometheus text), `GET /cluster` (JSON: this node, its peers' bus connectivity, and
 //! per group — 0 = metadata, 1..=G = partition groups — view, primary, status, op,
 //! commit, syncing; see `shard/cluster_state.rs`). Minimal HTTP/1.1: one request per
@@ -126,6 +127,26 @@ fn readiness(shard: &Shard, reports: &[ShardReport]) -> (bool, String) {
     }
     if shard.router.stopping() {
         reasons.push("shutting down".to_owned());
+    }
+    if let Some(bus) = shard.bus.as_ref() {
+        // A node that cannot talk with a majority (itself included) cannot know it is
+        // caught up, and a view change it takes part in would stall.
+        use std::sync::atomic::Ordering::Relaxed;
+        let peers = bus.peers().count();
+        let linked = bus
+            .peers()
+            .filter(|peer| {
+                peer.stats.connected.load(Relaxed) && peer.stats.inbound.load(Relaxed) > 0
+            })
+            .count();
+        let nodes = peers + 1;
+        let majority = nodes / 2 + 1;
+        if linked + 1 < majority {
+            reasons.push(format!(
+                "replica bus: linked both ways with {linked} of {peers} peers; a majority of the \
+                 cluster is needed"
+            ));
+        }
     }
     let groups: Vec<_> = reports.iter().flat_map(|report| &report.groups).collect();
     if groups.len() != shard.router.groups().count() {
