@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Syntax and consistency checks of deploy/ without a container engine:
 #   1. the three node TOML files load through the node's own config loader and agree
-#      with each other (tests/tests/deploy_configs.rs; CI runs it with every test);
+#      with each other (tests/tests/deploy_configs.rs; CI runs it with every test), and
+#      `vireo server --check` accepts each of them (the binary's own start-up path);
 #   2. vireo.service with `systemd-analyze verify` (when systemd-analyze exists);
 #   3. compose.yaml parsed and checked for the invariants the runbook relies on
 #      (python3 + PyYAML, when present);
@@ -19,6 +20,20 @@ if cargo test -q --locked -p vireo-tests --test deploy_configs >/tmp/vireo-deplo
   ok "node-{0,1,2}.toml load with vireo's config loader and agree (deploy_configs)"
 else
   cat /tmp/vireo-deploy-check.log; fail "deploy_configs"
+fi
+
+# `vireo server --check`: the exact load a start does, without data directory or ports.
+# A clean environment, so that a VIREO_* variable of this shell cannot mask a file's value.
+if cargo build -q --locked -p vireo-node --bin vireo >/tmp/vireo-deploy-check.log 2>&1; then
+  for index in 0 1 2; do
+    if out=$(env -i PATH="$PATH" target/debug/vireo server --check --config "deploy/node-$index.toml" 2>&1); then
+      ok "node-$index.toml: $out"
+    else
+      printf '%s\n' "$out"; fail "node-$index.toml (vireo server --check)"
+    fi
+  done
+else
+  cat /tmp/vireo-deploy-check.log; fail "cargo build --bin vireo"
 fi
 
 # 2. systemd unit. `verify` insists that ExecStart's binary exists: check a copy that

@@ -57,6 +57,11 @@ struct ServerArgs {
     /// Print every configuration key with its environment variable, then exit.
     #[arg(long)]
     help_config: bool,
+    /// Load and validate the configuration as a start would, print a one-line summary
+    /// (or every problem) and exit: 0 when valid, 3 when not. Opens no data directory
+    /// and binds no port.
+    #[arg(long)]
+    check: bool,
 }
 
 impl ServerArgs {
@@ -98,7 +103,9 @@ fn main() -> ExitCode {
                 }
                 return ExitCode::SUCCESS;
             }
-            init_tracing();
+            if !args.check {
+                init_tracing();
+            }
             let config = match config::load(args.config.as_deref(), std::env::vars(), &args.flags())
             {
                 Ok(config) => config,
@@ -107,6 +114,10 @@ fn main() -> ExitCode {
                     return ExitCode::from(vireo_node::exit::ExitCode::Config as u8);
                 }
             };
+            if args.check {
+                println!("{}", vireo_node::cli::check::summary(&config));
+                return ExitCode::SUCCESS;
+            }
             ExitCode::from(vireo_node::server::run(config) as u8)
         }
         Command::Bench(args) => vireo_node::bench::run(&args),

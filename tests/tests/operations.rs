@@ -60,3 +60,46 @@ fn invalid_configuration_is_refused_with_every_reason() {
     assert!(String::from_utf8_lossy(&help.stdout).contains("VIREO_ROOT_PASSWORD"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn check_validates_the_configuration_without_opening_data_or_ports() {
+    let dir = temp_dir("check");
+    let data_dir = dir.join("never-created");
+    // A port that is taken: a start would fail to bind it, `--check` must not try.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_address = taken.local_addr().unwrap().to_string();
+    let file = dir.join("vireo.toml");
+    std::fs::write(&file, "[node]\nname = \"checked\"\n[quic]\nenabled = false\n").unwrap();
+    let good = Command::new(vireo_binary())
+        .args(["server", "--check", "--config"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args(["--tcp-address", &taken_address])
+        .output()
+        .expect("run vireo server --check");
+    let stdout = String::from_utf8_lossy(&good.stdout);
+    assert_eq!(good.status.code(), Some(0), "{}", String::from_utf8_lossy(&good.stderr));
+    assert_eq!(stdout.lines().count(), 1, "one line: {stdout}");
+    for needle in ["config OK", "node checked", "replica 0 of 1", &format!("tcp={taken_address}")] {
+        assert!(stdout.contains(needle), "{needle} missing from: {stdout}");
+    }
+    assert!(stdout.contains("quic=off"), "{stdout}");
+    assert!(!data_dir.exists(), "--check created the data directory");
+
+    let bad = Command::new(vireo_binary())
+        .args(["server", "--check", "--config"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args(["--set", "consensus.pipeline_max=0"])
+        .output()
+        .expect("run vireo server --check");
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("consensus.pipeline_max"), "key not named in:\n{stderr}");
+    assert!(bad.stdout.is_empty(), "no OK line for a bad config");
+    assert!(!data_dir.exists(), "--check created the data directory");
+    drop(taken);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -3,6 +3,7 @@
 //! sizes, UTC times; `--json` where a script wants it); errors go to stderr as
 //! `vireo: …` with a non-zero exit status.
 
+pub mod check;
 pub mod cluster_up;
 mod commands;
 pub mod connect;

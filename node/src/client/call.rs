@@ -49,7 +49,9 @@ use vireo_protocol::iggy::{Operation, ReplyHeader, RequestHeader};
 
 use super::config::{AmbiguousWrites, ClientConfig};
 use super::endpoints::Endpoints;
-use super::error::{ClientError, Delivery, ServerError, TransportError, eviction_error};
+use super::error::{
+    ClientError, Delivery, ServerError, TimeoutBound, TransportError, eviction_error,
+};
 use super::reply::{Outcome, classify, session_lost};
 use super::session::SessionIds;
 use super::transport::{Connection, Connector, NetConnector};
@@ -238,7 +240,17 @@ impl<C: Connector> Client<C> {
             let header_bytes = header.to_bytes();
             let exchange = link.connection.exchange(&header_bytes, body, &mut self.reply);
             let failure = match tokio::time::timeout(limit, exchange).await {
-                Err(_) => TransportError::timeout(link.connection.address(), limit),
+                Err(_) => {
+                    let bound = if limit < self.config.reply_timeout {
+                        TimeoutBound::Request {
+                            request_timeout: self.config.request_timeout,
+                            elapsed: started.elapsed(),
+                        }
+                    } else {
+                        TimeoutBound::Reply { reply_timeout: self.config.reply_timeout }
+                    };
+                    TransportError::timeout(link.connection.address(), limit, &bound)
+                }
                 Ok(Err(error)) => error,
                 Ok(Ok(())) => match classify(&self.reply, &header) {
                     Ok(Outcome::Ok { header, start }) => return Ok((header, start)),
@@ -348,7 +360,9 @@ impl<C: Connector> Client<C> {
 
 fn give_up(maybe_applied: bool, attempts: u32, elapsed: Duration, last: String) -> ClientError {
     if maybe_applied {
-        ClientError::OutcomeUnknown(format!("gave up after {attempts} attempts: {last}"))
+        ClientError::OutcomeUnknown(format!(
+            "gave up after {attempts} attempts in {elapsed:.1?}: {last}"
+        ))
     } else {
         ClientError::RetriesExhausted { attempts, elapsed, last }
     }

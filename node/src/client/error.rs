@@ -80,13 +80,46 @@ impl TransportError {
         }
     }
 
-    /// No reply in time.
-    pub fn timeout(address: &str, limit: Duration) -> Self {
+    /// No reply in time: `waited` on this exchange, `bound` names the limit that expired
+    /// (the per-exchange reply timeout, or what was left of the request's deadline, with
+    /// the request's total elapsed time — the exchange's own wait alone misleads after
+    /// retries used up most of the deadline).
+    pub fn timeout(address: &str, waited: Duration, bound: &TimeoutBound) -> Self {
         Self {
             kind: TransportErrorKind::Timeout,
             delivery: Delivery::MaybeSent,
             address: address.to_owned(),
-            detail: format!("no reply within {limit:?}"),
+            detail: format!("no reply within {waited:?} ({bound})"),
+        }
+    }
+}
+
+/// Which limit ended a wait for a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutBound {
+    /// The per-exchange `reply_timeout` expired.
+    Reply {
+        /// The configured reply timeout.
+        reply_timeout: Duration,
+    },
+    /// The request's `request_timeout` expired (this exchange got what was left of it).
+    Request {
+        /// The configured request timeout.
+        request_timeout: Duration,
+        /// Time since the request started, retries included.
+        elapsed: Duration,
+    },
+}
+
+impl fmt::Display for TimeoutBound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Reply { reply_timeout } => write!(f, "reply_timeout {reply_timeout:?} expired"),
+            Self::Request { request_timeout, elapsed } => write!(
+                f,
+                "request_timeout {request_timeout:?} expired: {elapsed:.1?} since the request \
+                 started, retries included"
+            ),
         }
     }
 }
@@ -263,5 +296,21 @@ mod tests {
         assert!(!ClientError::Server(ServerError::TransientNotCommitted).is_definitive());
         assert!(ClientError::Server(ServerError::TransientNotAccepted).is_definitive());
         assert!(ClientError::Unreachable { attempts: 1, last: String::new() }.is_definitive());
+    }
+
+    #[test]
+    fn a_timeout_names_the_bound_that_expired() {
+        let reply = TimeoutBound::Reply { reply_timeout: Duration::from_secs(15) };
+        let text = TransportError::timeout("n1", Duration::from_secs(15), &reply).to_string();
+        assert!(text.contains("reply_timeout 15s expired"), "{text}");
+        // The last exchange got only what was left of the request's deadline: the message
+        // says the request's own bound and how long the whole request took.
+        let request = TimeoutBound::Request {
+            request_timeout: Duration::from_secs(40),
+            elapsed: Duration::from_millis(40_012),
+        };
+        let text = TransportError::timeout("n1", Duration::from_millis(984), &request).to_string();
+        assert!(text.contains("request_timeout 40s expired"), "{text}");
+        assert!(text.contains("40.0s since the request started"), "{text}");
     }
 }

@@ -42,7 +42,9 @@ pub use api::{ConsumerId, PreparedSend, topic_options};
 pub use call::{Client, ClientStats};
 pub use config::{AmbiguousWrites, ClientConfig, Credentials, TlsSettings, TransportKind};
 pub use connect::{PROTOCOL_VERSION, REDIRECTS_MAX, SDK_NAME, node_address};
-pub use error::{ClientError, Delivery, ServerError, TransportError, TransportErrorKind};
+pub use error::{
+    ClientError, Delivery, ServerError, TimeoutBound, TransportError, TransportErrorKind,
+};
 pub use types::{
     GroupInfo, Id, NodeInfo, PartitionInfo, PollSummary, PolledMessage, PolledMessages, Stats,
     StreamInfo, TopicDetails, TopicInfo,
