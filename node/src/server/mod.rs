@@ -10,6 +10,7 @@
 
 pub mod bootstrap;
 pub mod evidence;
+pub mod notify;
 pub mod process;
 
 use std::os::fd::AsRawFd;
@@ -45,6 +46,8 @@ pub fn run(config: Config) -> ExitCode {
     tune_allocator();
     crate::time::mark_process_start();
     install_panic_hook();
+    let notifier = notify::Notifier::from_env();
+    notifier.status("opening the data directory");
     let config = Arc::new(config);
     let data_dir = config.node.data_dir.clone();
     if let Err(error) = std::fs::create_dir_all(&data_dir) {
@@ -65,6 +68,7 @@ pub fn run(config: Config) -> ExitCode {
     };
     let signals = block_termination_signals();
     let shard_count = config.shard_count();
+    notifier.status("recovering journals");
     let mut inboxes = Vec::new();
     let mut receivers = Vec::new();
     for _ in 0..shard_count {
@@ -126,6 +130,7 @@ pub fn run(config: Config) -> ExitCode {
         }
     }
     let stalled = stalled_groups(&router);
+    notifier.status("waiting for the consensus groups to catch up");
     // In a cluster a replica that lost unsynced writes asks the current primary for a
     // start_view that postdates its crash and resumes: only a cluster of one must stall
     // for the operator.
@@ -171,9 +176,11 @@ pub fn run(config: Config) -> ExitCode {
         _ => None,
     };
     router.mark_serving();
-    announce(&config, quic.as_ref().map(|edge| edge.address));
+    let edges = announce(&config, quic.as_ref().map(|edge| edge.address));
+    notifier.ready(&format!("serving {edges}"));
     let signal = wait_for_signal(&signals);
     tracing::info!(signal, "shutting down");
+    notifier.stopping("handing primaryship over, draining clients, syncing");
     hand_over(&controls, &events_received);
     router.begin_stopping();
     if let Some(edge) = quic {
@@ -320,7 +327,8 @@ fn wait_caught_up(router: &Arc<Router>) {
     }
 }
 
-fn announce(config: &Config, quic: Option<std::net::SocketAddr>) {
+/// Prints where the node serves; returns that description.
+fn announce(config: &Config, quic: Option<std::net::SocketAddr>) -> String {
     let mut parts = Vec::new();
     if config.tcp.enabled {
         parts.push(format!("tcp={}", config.tcp.address));
@@ -331,8 +339,10 @@ fn announce(config: &Config, quic: Option<std::net::SocketAddr>) {
     if config.http.enabled {
         parts.push(format!("http={}", config.http.address));
     }
-    println!("vireo: serving {}", parts.join(" "));
-    tracing::info!(edges = %parts.join(" "), "serving");
+    let edges = parts.join(" ");
+    println!("vireo: serving {edges}");
+    tracing::info!(%edges, "serving");
+    edges
 }
 
 /// Connects once to each listener so blocked `accept`s return and see `stopping`.
