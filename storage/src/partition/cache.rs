@@ -75,18 +75,23 @@ impl RecentCache {
         self.first_offset = self.first_offset.max(segment_end_offset);
     }
 
-    /// Consecutive batches from the one holding `offset`, at least one, until `bytes_max`.
-    pub(crate) fn read(&self, offset: u64, bytes_max: u64) -> Vec<StoredBatch> {
+    /// Consecutive batches from the one holding `offset`, at least one, until `bytes_max`
+    /// or until they hold `messages_max` messages at or after `offset`.
+    pub(crate) fn read(&self, offset: u64, bytes_max: u64, messages_max: u32) -> Vec<StoredBatch> {
         assert!(offset >= self.first_offset, "offset below the cache");
         let start = self.batches.partition_point(|c| c.batch.header.end_offset() <= offset);
         let mut total = 0_u64;
+        let mut messages = 0_u64;
         let mut batches = Vec::new();
         for cached in self.batches.range(start..) {
             let size = cached.batch.payload.len() as u64;
-            if !batches.is_empty() && total + size > bytes_max {
+            let full = total + size > bytes_max || messages >= u64::from(messages_max);
+            if !batches.is_empty() && full {
                 break;
             }
             total += size;
+            let header = &cached.batch.header;
+            messages += header.end_offset().saturating_sub(offset.max(header.meta.base_offset));
             batches.push(cached.batch.clone());
         }
         batches

@@ -127,14 +127,32 @@ impl PartitionLog {
     /// Reads batches from `start`, at least one and at most about `bytes_max` bytes of
     /// payload (capped by `read_bytes_max` for disk reads).
     pub fn read(&self, start: ReadStart, bytes_max: u32) -> Result<ReadOutcome, ReadError> {
+        self.read_messages(start, bytes_max, u32::MAX)
+    }
+
+    /// As [`Self::read`], but also stops once the batches hold `messages_max` messages
+    /// at or after the start. A poll asking for a few messages must not read (from
+    /// disk, where every read is a fresh device read) megabytes it then discards.
+    pub fn read_messages(
+        &self,
+        start: ReadStart,
+        bytes_max: u32,
+        messages_max: u32,
+    ) -> Result<ReadOutcome, ReadError> {
         let Some(offset) = self.resolve(start) else { return Ok(ReadOutcome::Empty) };
         if offset >= self.next_offset {
             return Ok(ReadOutcome::Empty);
         }
+        let limit = Limit { offset, bytes_max, messages_max };
         if offset >= self.cache.first_offset() {
-            return Ok(ReadOutcome::Batches(self.cache.read(offset, u64::from(bytes_max))));
+            return Ok(ReadOutcome::Batches(self.cache.read(
+                offset,
+                u64::from(bytes_max),
+                messages_max,
+            )));
         }
-        self.plan(offset, bytes_max.min(self.config.read_bytes_max)).map(ReadOutcome::Plan)
+        let limit = Limit { bytes_max: bytes_max.min(self.config.read_bytes_max), ..limit };
+        self.plan(limit).map(ReadOutcome::Plan)
     }
 
     fn resolve(&self, start: ReadStart) -> Option<u64> {
@@ -159,14 +177,19 @@ impl PartitionLog {
         }
     }
 
-    fn plan(&self, offset: u64, bytes_max: u32) -> Result<ReadPlan, ReadError> {
+    fn plan(&self, limit: Limit) -> Result<ReadPlan, ReadError> {
+        let Limit { offset, bytes_max, messages_max } = limit;
         let segment = &self.segments[self.segment_for_offset(offset)];
         let first = segment.find_entry(offset);
         let mut records = Vec::new();
         let mut start = None;
         let mut end = 0_u64;
+        let mut messages = 0_u64;
         for entry in &segment.entries[first..] {
             let base_offset = segment.entry_base_offset(entry);
+            if !records.is_empty() && messages >= u64::from(messages_max) {
+                break;
+            }
             if let Some(kind) = entry.fault {
                 if records.is_empty() {
                     return Err(ReadError::Faulty {
@@ -188,6 +211,8 @@ impl PartitionLog {
             }
             assert!(entry_end <= segment.log.written_end(), "planned bytes not yet written");
             end = entry_end;
+            messages += (base_offset + u64::from(entry.message_count))
+                .saturating_sub(offset.max(base_offset));
             records.push(ExpectedRecord {
                 position_bytes: u64::from(entry.position_bytes),
                 size_bytes: u64::from(entry.size_bytes),
@@ -205,6 +230,14 @@ impl PartitionLog {
             records,
         })
     }
+}
+
+/// Where a read starts and when it stops.
+#[derive(Debug, Clone, Copy)]
+struct Limit {
+    offset: u64,
+    bytes_max: u32,
+    messages_max: u32,
 }
 
 fn round_down(position: u64) -> u64 {

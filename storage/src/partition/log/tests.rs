@@ -102,7 +102,17 @@ impl Harness {
 
     /// Executes a read, planned or not.
     fn read(&mut self, start: ReadStart, bytes_max: u32) -> Result<Vec<StoredBatch>, ReadError> {
-        match self.log.read(start, bytes_max)? {
+        self.read_messages(start, bytes_max, u32::MAX)
+    }
+
+    /// Executes a read bounded by messages too, planned or not.
+    fn read_messages(
+        &mut self,
+        start: ReadStart,
+        bytes_max: u32,
+        messages_max: u32,
+    ) -> Result<Vec<StoredBatch>, ReadError> {
+        match self.log.read_messages(start, bytes_max, messages_max)? {
             ReadOutcome::Empty => Ok(Vec::new()),
             ReadOutcome::Batches(batches) => Ok(batches),
             ReadOutcome::Plan(plan) => {
@@ -171,6 +181,38 @@ fn append_read_across_segments_from_memory_and_disk() {
     // Recent batches come from memory, older ones need a plan.
     assert!(matches!(h.log.read(ReadStart::Last, 1).unwrap(), ReadOutcome::Batches(_)));
     assert!(matches!(h.log.read(ReadStart::First, 1).unwrap(), ReadOutcome::Plan(_)));
+}
+
+#[test]
+fn reads_stop_at_the_messages_asked_for_on_disk_and_in_memory() {
+    let mut h = Harness::new(PartitionLogConfig { cache_bytes_max: 32 * 1024, ..small_config() });
+    h.append(120);
+    h.flush();
+    let cached = h.model.iter().position(|m| m.1.base_offset >= h.log.cache.first_offset());
+    let cached = cached.expect("recent batches are cached");
+    assert!(cached > 20 && cached + 8 < h.model.len(), "old batches on disk, recent cached");
+    for first in [10, cached + 2] {
+        let on_disk = first < cached;
+        let (_, meta, _) = h.model[first];
+        let plan = h.log.read_messages(ReadStart::Offset(meta.base_offset), 1 << 20, 1).unwrap();
+        assert_eq!(matches!(plan, ReadOutcome::Plan(_)), on_disk);
+        // One message: one batch, however many bytes would fit.
+        let one = h.read_messages(ReadStart::Offset(meta.base_offset), 1 << 20, 1).unwrap();
+        assert_eq!(one.len(), 1, "from disk: {on_disk}");
+        assert_eq!(one[0].header.meta, meta);
+        // Starting on the batch's last message, one more message needs the next batch.
+        let last = meta.base_offset + u64::from(meta.message_count) - 1;
+        let two = h.read_messages(ReadStart::Offset(last), 1 << 20, 2).unwrap();
+        assert_eq!(two.len(), 2, "from disk: {on_disk}");
+        assert_eq!(two[1].header.meta, h.model[first + 1].1);
+        // Exactly the messages of three whole batches: three batches.
+        let wanted: u32 = h.model[first..first + 3].iter().map(|m| m.1.message_count).sum();
+        let three = h.read_messages(ReadStart::Offset(meta.base_offset), 1 << 20, wanted).unwrap();
+        assert_eq!(three.len(), 3, "from disk: {on_disk}");
+        // Unbounded by messages, the same read takes more (the bytes limit rules).
+        let more = h.read(ReadStart::Offset(meta.base_offset), 1 << 20).unwrap();
+        assert!(more.len() > 3, "from disk: {on_disk}");
+    }
 }
 
 #[test]
