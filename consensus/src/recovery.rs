@@ -110,6 +110,11 @@ impl<S: StateMachine> Replica<S> {
         let (journal, head) = Journal::recover(&recovered.decisions, state.checkpoint.op);
         replica.journal = journal;
         replica.op = head.max(replica.commit_min);
+        // What the disk itself damaged; `enter_recovering_head` below marks more, for
+        // writes that may have been lost rather than found broken.
+        replica.stats.faulty_at_recovery = (replica.commit_min + 1..=replica.op)
+            .filter(|&op| replica.journal.faulty(op))
+            .count() as u64;
         replica.install_checkpoint_header(checkpoint_header);
         replica.overlay_view_headers(&state);
         replica.timestamp_max = (replica.commit_min + 1..=replica.op)

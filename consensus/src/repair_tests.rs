@@ -49,6 +49,7 @@ fn request_prepare_for_a_faulty_slot_is_answered_with_silence_never_a_denial() {
     let mut backup = backup.restart(RestartEvidence::CompletedWritesKept);
     backup.settle();
     assert!(backup.replica.journal().faulty(2), "recovery finds the damaged slot faulty");
+    assert_eq!(backup.replica.stats().faulty_at_recovery, 1, "and counts it");
     assert_eq!(backup.replica.journal().header(2), Some(&op2), "its header survives");
 
     let asker = &nodes.nodes[1]; // Replica 2.

@@ -54,6 +54,9 @@ pub struct ReplicaStats {
     pub prepares_repaired: u64,
     /// Headers installed by repair.
     pub headers_repaired: u64,
+    /// Journal slots found faulty (damaged or unreadable, may have been acknowledged) when
+    /// the replica opened, before any were marked for a lost-writes restart.
+    pub faulty_at_recovery: u64,
     /// State transfers completed.
     pub syncs: u64,
     /// Checkpoints completed.

@@ -97,7 +97,50 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{group=\"{}\"}} {}", group.group, value(group));
             }
         }
+        render_journal_repairs(&mut out, reports);
         out
+    }
+}
+
+/// The kind of a consensus group, the label of the per-kind counters: group 0 is the
+/// metadata group, every other group a partition group.
+fn group_kind(group: u32) -> &'static str {
+    if group == 0 { "metadata" } else { "partition" }
+}
+
+/// Journal damage and its repair (op by op, or by state transfer), summed per group kind
+/// (since the process started):
+/// an operator alerts on any increase without tracking every partition group.
+fn render_journal_repairs(out: &mut String, reports: &[ShardReport]) {
+    type Count = (&'static str, &'static str, fn(&crate::shard::inbox::GroupHealth) -> u64);
+    let counts: [Count; 3] = [
+        (
+            "vireo_journal_prepares_repaired_total",
+            "Journal prepares repaired from peers (missing or damaged locally).",
+            |g| g.prepares_repaired,
+        ),
+        (
+            "vireo_journal_faulty_slots_at_recovery_total",
+            "Journal slots found damaged or unreadable when the node opened its groups.",
+            |g| g.faulty_at_recovery,
+        ),
+        (
+            "vireo_state_transfers_total",
+            "State transfers from peers (a log too far behind to repair op by op).",
+            |g| g.syncs,
+        ),
+    ];
+    for (name, help, value) in counts {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for kind in ["metadata", "partition"] {
+            let total: u64 = reports
+                .iter()
+                .flat_map(|report| &report.groups)
+                .filter(|group| group_kind(group.group) == kind)
+                .map(value)
+                .sum();
+            let _ = writeln!(out, "{name}{{kind=\"{kind}\"}} {total}");
+        }
     }
 }
 
@@ -106,27 +149,53 @@ mod tests {
     use super::*;
     use crate::shard::inbox::GroupHealth;
 
+    fn health(group: u32, prepares_repaired: u64, faulty_at_recovery: u64) -> GroupHealth {
+        GroupHealth {
+            group,
+            ready: true,
+            stall_reason: None,
+            view: 0,
+            op: 9,
+            commit_min: 9,
+            commit_max: 9,
+            checkpoint_op: 0,
+            prepares_repaired,
+            faulty_at_recovery,
+            syncs: 1,
+        }
+    }
+
     #[test]
     fn renders_counters_and_groups() {
         let metrics = Metrics::default();
         Metrics::add(&metrics.requests, 3);
-        let report = ShardReport {
-            view_op: 0,
-            groups: vec![GroupHealth {
-                group: 2,
-                ready: true,
-                stall_reason: None,
-                view: 0,
-                op: 9,
-                commit_min: 9,
-                commit_max: 9,
-                checkpoint_op: 0,
-            }],
-            clients: Vec::new(),
-        };
+        let report = ShardReport { view_op: 0, groups: vec![health(2, 0, 0)], clients: Vec::new() };
         let text = metrics.render(&[report]);
         assert!(text.contains("vireo_requests_total 3"));
         assert!(text.contains("vireo_group_op{group=\"2\"} 9"));
         assert!(text.contains("vireo_group_ready{group=\"2\"} 1"));
+    }
+
+    #[test]
+    fn journal_repairs_are_summed_per_group_kind_across_shards() {
+        let reports = [
+            ShardReport {
+                view_op: 0,
+                groups: vec![health(0, 4, 1), health(2, 3, 2)],
+                ..Default::default()
+            },
+            ShardReport { view_op: 0, groups: vec![health(1, 5, 0)], ..Default::default() },
+        ];
+        let text = Metrics::default().render(&reports);
+        for line in [
+            "# TYPE vireo_journal_prepares_repaired_total counter",
+            "vireo_journal_prepares_repaired_total{kind=\"metadata\"} 4",
+            "vireo_journal_prepares_repaired_total{kind=\"partition\"} 8",
+            "vireo_journal_faulty_slots_at_recovery_total{kind=\"metadata\"} 1",
+            "vireo_journal_faulty_slots_at_recovery_total{kind=\"partition\"} 2",
+            "vireo_state_transfers_total{kind=\"partition\"} 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from:\n{text}");
+        }
     }
 }

@@ -33,6 +33,15 @@ fn wait_acks(ledger: &Ledger, count: usize, limit: Duration) {
     }
 }
 
+/// A partition-group counter of node `index`'s `/metrics` (`{kind="partition"}`).
+fn kind_metric(cluster: &Cluster, index: usize, name: &str) -> u64 {
+    let (_, text) = cluster.http(index, "/metrics").expect("/metrics answers");
+    let prefix = format!("{name}{{kind=\"partition\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+}
+
 #[test]
 fn a_backup_with_a_corrupted_journal_is_repaired_from_peers() {
     let mut cluster = Cluster::start("journal-corruption", SETTINGS);
@@ -73,6 +82,19 @@ fn a_backup_with_a_corrupted_journal_is_repaired_from_peers() {
     );
     cluster.restart(repaired);
     cluster.wait_ready(repaired, READY_TIMEOUT);
+    // Its /metrics says what happened: the damaged slots found at recovery, and what it
+    // fetched from peers — prepares op by op, or a state transfer when the load while it
+    // was down moved the cluster past its journal ring (the counters start at zero with
+    // the restarted process).
+    let faulty = kind_metric(&cluster, repaired, "vireo_journal_faulty_slots_at_recovery_total");
+    let repairs = kind_metric(&cluster, repaired, "vireo_journal_prepares_repaired_total");
+    let syncs = kind_metric(&cluster, repaired, "vireo_state_transfers_total");
+    eprintln!(
+        "node {repaired}: {faulty} faulty slots at recovery, {repairs} prepares repaired, \
+         {syncs} state transfers"
+    );
+    assert!(faulty >= hit.len() as u64, "{faulty} faulty slots counted, {} corrupted", hit.len());
+    assert!(repairs + syncs > 0, "the corrupted node reports nothing fetched from its peers");
 
     // The repaired node is now the only backup in the quorum.
     let before = Instant::now();

@@ -108,6 +108,12 @@ pub struct GroupHealth {
     pub commit_max: u64,
     /// Durable checkpoint op.
     pub checkpoint_op: u64,
+    /// Journal prepares repaired from peers since the replica opened.
+    pub prepares_repaired: u64,
+    /// Journal slots found faulty when the replica opened.
+    pub faulty_at_recovery: u64,
+    /// State transfers completed since the replica opened (a log too far behind to repair).
+    pub syncs: u64,
 }
 
 /// One connected client, for `get_clients`.

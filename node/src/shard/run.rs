@@ -375,5 +375,8 @@ fn health<S: StateMachine>(group: u32, replica: &Replica<S>) -> GroupHealth {
         commit_min: replica.commit_min(),
         commit_max: replica.commit_max(),
         checkpoint_op: replica.checkpoint().op,
+        prepares_repaired: replica.stats().prepares_repaired,
+        faulty_at_recovery: replica.stats().faulty_at_recovery,
+        syncs: replica.stats().syncs,
     }
 }
