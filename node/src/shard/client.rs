@@ -265,7 +265,12 @@ impl ConsensusClient {
                 Err(Rejected::Evicted)
             }
             Waited::Reply(reply) => Ok(*reply),
-            Waited::Timeout => Err(Rejected::Timeout(receiver)),
+            Waited::Timeout => {
+                let header = message.header();
+                tracing::debug!(group, request = header.request, operation = ?header.operation,
+                    "no committed reply within the request timeout");
+                Err(Rejected::Timeout(receiver))
+            }
             Waited::Gone => return Err(CallError::ShardGone),
         })
     }

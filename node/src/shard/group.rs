@@ -135,7 +135,7 @@ pub struct GroupDriver<S: Machine> {
     normal_view: Option<u32>,
     /// For a client whose request arrived over the replica bus: the node it came from,
     /// where its reply goes back (see `shard/replica_plane.rs`).
-    origins: HashMap<u128, u8>,
+    origins: HashMap<u128, (u8, u64)>,
     snapshot_pending: Option<PendingSnapshot>,
     /// Ops applied since start (metrics).
     pub applied: u64,
@@ -275,20 +275,38 @@ impl<S: Machine> GroupDriver<S> {
         true
     }
 
-    /// Remembers that `client`'s request came over the bus from replica `from`. Bounded:
-    /// when the map is full it is cleared; a client whose entry was lost gets no reply
-    /// from this node, and its origin re-sends (the client table answers the retry).
-    pub fn remember_origin(&mut self, client: u128, from: u8) {
+    /// Remembers that `client`'s request number `request` came over the bus from replica
+    /// `from`. Bounded: when the map is full it is cleared; a client whose entry was lost
+    /// gets no reply from this node, and its origin re-sends (the client table answers the
+    /// retry).
+    pub fn remember_origin(&mut self, client: u128, from: u8, request: u64) {
         let bound = self.replica.config().clients_max + self.replica.config().request_queue_max;
         if self.origins.len() >= bound && !self.origins.contains_key(&client) {
             self.origins.clear();
         }
-        self.origins.insert(client, from);
+        self.origins.insert(client, (from, request));
     }
 
-    /// Takes the node a remote client's reply goes back to.
-    pub fn take_origin(&mut self, client: u128) -> Option<u8> {
-        self.origins.remove(&client)
+    /// The node a remote client's reply goes back to. The entry stays until the reply to
+    /// the latest forwarded request goes out: a late reply to an earlier request (a new
+    /// primary committing its predecessor's pipeline) must not consume it.
+    pub fn take_origin(&mut self, reply: &Header) -> Option<u8> {
+        let &(node, request) = self.origins.get(&reply.client)?;
+        if reply.command == Command::Eviction || reply.request >= request {
+            self.origins.remove(&reply.client);
+        }
+        Some(node)
+    }
+
+    /// A reply to an earlier request of `client` arrived while it waits for a later one:
+    /// the primary was busy with the earlier request (one request per client in flight)
+    /// and dropped the later one, so submit it again now. Returns true if it did.
+    pub fn resubmit_waiting(&mut self, client: u128) -> bool {
+        let Some(request) = self.waiting.get(&client).map(|waiter| waiter.request.clone()) else {
+            return false;
+        };
+        self.replica.on_request(request);
+        true
     }
 
     /// Forgets waiters that gave up (timed out or disconnected).
@@ -308,6 +326,7 @@ impl<S: Machine> GroupDriver<S> {
     ) -> Result<bool, String> {
         let actions: Vec<Action> = self.replica.drain_actions().collect();
         let progress = !actions.is_empty();
+        let mut stale = Vec::new();
         for action in actions {
             match action {
                 Action::Send { replica, message } => match bus {
@@ -325,13 +344,17 @@ impl<S: Machine> GroupDriver<S> {
                     if !keep {
                         continue;
                     }
+                    let header = *message.header();
                     if self.waiting.contains_key(&client) {
                         // Local: deliver only what answers the waiting request.
-                        let header = *message.header();
                         if let Some(reply) = self.take_waiter(&header) {
                             replies.push((reply, message));
+                        } else {
+                            stale.push(client);
                         }
-                    } else if let (Some(bus), Some(origin)) = (bus, self.origins.remove(&client)) {
+                    } else if let Some(bus) = bus
+                        && let Some(origin) = self.take_origin(&header)
+                    {
                         bus.send(origin, message);
                     }
                 }
@@ -349,6 +372,9 @@ impl<S: Machine> GroupDriver<S> {
                     assert!(executed, "every other action is journal I/O");
                 }
             }
+        }
+        for client in stale {
+            self.resubmit_waiting(client);
         }
         self.advance_checkpoint(disk);
         Ok(progress)

@@ -72,13 +72,13 @@ impl Shard {
         if header.group == 0 {
             if let Some(driver) = self.metadata.borrow_mut().as_mut() {
                 if is_request {
-                    driver.remember_origin(header.client, from);
+                    driver.remember_origin(header.client, from, header.request);
                 }
                 driver.replica.on_message(message);
             }
         } else if let Some(driver) = self.partitions.borrow_mut().get_mut(&header.group) {
             if is_request {
-                driver.remember_origin(header.client, from);
+                driver.remember_origin(header.client, from, header.request);
             }
             driver.replica.on_message(message);
         }
@@ -90,13 +90,19 @@ impl Shard {
             let mut metadata = self.metadata.borrow_mut();
             let Some(driver) = metadata.as_mut() else { return };
             let waiter = driver.take_waiter(&header);
-            let origin = if waiter.is_none() { driver.take_origin(header.client) } else { None };
+            if waiter.is_none() && driver.resubmit_waiting(header.client) {
+                return; // A late reply to an earlier request (see `resubmit_waiting`).
+            }
+            let origin = if waiter.is_none() { driver.take_origin(&header) } else { None };
             (waiter, origin)
         } else {
             let mut partitions = self.partitions.borrow_mut();
             let Some(driver) = partitions.get_mut(&header.group) else { return };
             let waiter = driver.take_waiter(&header);
-            let origin = if waiter.is_none() { driver.take_origin(header.client) } else { None };
+            if waiter.is_none() && driver.resubmit_waiting(header.client) {
+                return; // A late reply to an earlier request (see `resubmit_waiting`).
+            }
+            let origin = if waiter.is_none() { driver.take_origin(&header) } else { None };
             (waiter, origin)
         };
         match (waiter, origin) {
