@@ -243,6 +243,12 @@ impl<S: StateMachine> Replica<S> {
             self.send_prepare_ok(header.op); // A retransmission: the primary lost our ok.
             return;
         }
+        // The primary answers request_prepare with its own prepare (same view, same
+        // sender), so a repair it serves arrives here, not in `on_prepare_repair`: an op
+        // already known committed, or a slot found damaged, is being repaired.
+        if header.op <= self.commit_max || self.journal.faulty(header.op) {
+            self.stats.prepares_repaired += 1;
+        }
         let held = self.journal.header(header.op).copied();
         if held.is_none_or(|held| held.checksum != header.checksum) {
             // The current primary's prepare fills a gap or replaces a leftover of an older

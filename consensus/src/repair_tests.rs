@@ -67,6 +67,29 @@ fn request_prepare_for_a_faulty_slot_is_answered_with_silence_never_a_denial() {
 }
 
 #[test]
+fn a_damaged_prepare_served_by_the_primary_counts_as_repaired() {
+    let mut nodes = three_committed_ops();
+    let op2 = nodes.nodes[1].prepare_header(2);
+    let mut backup = nodes.nodes.remove(1);
+    backup.corrupt_prepare(2);
+    let mut backup = backup.restart(RestartEvidence::CompletedWritesKept);
+    backup.settle();
+    assert_eq!(backup.replica.stats().prepares_repaired, 0);
+
+    // The primary's answer carries its own view and index: it reaches the backup's
+    // replication path, and still counts as a repair.
+    let primary = &mut nodes.nodes[0];
+    let mut actions = primary.message(request_prepare(&backup, 2, op2.checksum));
+    let settled = primary.settle_actions(&actions);
+    actions.extend(settled); // Served from its cache at once, or after a journal read.
+    let answer = only_sent(&actions, 1, Command::Prepare);
+    assert_eq!(answer.header(), &op2);
+    backup.message_settled(answer);
+    assert!(!backup.replica.journal().faulty(2), "repaired");
+    assert_eq!(backup.replica.stats().prepares_repaired, 1);
+}
+
+#[test]
 fn request_prepare_for_an_unknown_checksum_is_answered_with_silence() {
     let mut nodes = three_committed_ops();
     let op2 = nodes.nodes[0].prepare_header(2);

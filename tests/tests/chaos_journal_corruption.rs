@@ -24,6 +24,8 @@ const WARM_UP_ACKS: usize = 200;
 const MIDDLE_OPS_MIN: u64 = 8;
 const LOAD_WHILE_DOWN: Duration = Duration::from_secs(2);
 const FAILOVER_BOUND: Duration = Duration::from_secs(20);
+/// How long a restarted backup may take to repair its damaged prepares once ready.
+const REPAIR_BOUND: Duration = Duration::from_secs(10);
 
 fn wait_acks(ledger: &Ledger, count: usize, limit: Duration) {
     let deadline = Instant::now() + limit;
@@ -111,6 +113,70 @@ fn a_backup_with_a_corrupted_journal_is_repaired_from_peers() {
     std::thread::sleep(Duration::from_millis(500));
 
     let ledger = runtime.block_on(producer.stop());
+    let all: Vec<usize> = (0..NODES).collect();
+    runtime.block_on(verify(&cluster, &all, target, &ledger.attempts()));
+}
+
+/// With no writes while the backup is down, its log stays within the journal ring of the
+/// others: the damaged prepares are repaired op by op (request_prepare), not replaced by a
+/// state transfer — and `/metrics` counts each of them.
+#[test]
+fn damaged_prepares_are_repaired_op_by_op_and_counted() {
+    let mut cluster = Cluster::start("journal-repair-count", SETTINGS);
+    let runtime = runtime();
+    let target = runtime.block_on(create_target(cluster.tcp_addresses()));
+    let producer =
+        Producer::start(&runtime, "r", cluster.tcp_addresses(), target, Ledger::default());
+    wait_acks(&producer.ledger, WARM_UP_ACKS, Duration::from_secs(60));
+    let primary = cluster.wait_primary(target.group, None, Duration::from_secs(20));
+    let repaired = (primary + 1) % NODES;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let metric = |name| cluster.group_metric(repaired, name, target.group);
+        if let (Some(checkpoint), Some(op)) =
+            (metric("vireo_group_checkpoint_op"), metric("vireo_group_op"))
+            && op >= checkpoint + MIDDLE_OPS_MIN + 2
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the backup's journal never held enough ops");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let ledger = runtime.block_on(producer.stop());
+    // The load stopped: read the checkpoint the node will restart from.
+    let checkpoint = cluster
+        .group_metric(repaired, "vireo_group_checkpoint_op", target.group)
+        .expect("checkpoint gauge");
+    cluster.kill(repaired);
+    let hit = cluster.corrupt_journal(repaired, target.group, checkpoint);
+    assert!(hit.len() as u64 >= MIDDLE_OPS_MIN, "the corruption hit needed prepares: {hit:?}");
+    cluster.restart(repaired);
+    cluster.wait_ready(repaired, READY_TIMEOUT);
+
+    // Ready can come before the repair: a restarted backup only learns that the damaged
+    // ops were committed from the primary's next commit heartbeat, then repairs them.
+    let deadline = Instant::now() + REPAIR_BOUND;
+    let repairs = loop {
+        let repairs = kind_metric(&cluster, repaired, "vireo_journal_prepares_repaired_total");
+        if repairs >= hit.len() as u64 || Instant::now() >= deadline {
+            break repairs;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let faulty = kind_metric(&cluster, repaired, "vireo_journal_faulty_slots_at_recovery_total");
+    let syncs = kind_metric(&cluster, repaired, "vireo_state_transfers_total");
+    eprintln!(
+        "node {repaired}: corrupted {hit:?}; {faulty} faulty at recovery, {repairs} repaired, \
+         {syncs} state transfers"
+    );
+    assert!(faulty >= hit.len() as u64, "{faulty} faulty slots counted, {} corrupted", hit.len());
+    assert_eq!(syncs, 0, "no state transfer was needed");
+    assert!(
+        repairs >= hit.len() as u64,
+        "{repairs} prepares repaired within {REPAIR_BOUND:?}, {} corrupted",
+        hit.len()
+    );
+
     let all: Vec<usize> = (0..NODES).collect();
     runtime.block_on(verify(&cluster, &all, target, &ledger.attempts()));
 }
