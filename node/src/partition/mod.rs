@@ -65,4 +65,6 @@ impl PartitionMachine {
 }
 
 #[cfg(test)]
+mod test_machine;
+#[cfg(test)]
 mod tests;

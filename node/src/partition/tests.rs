@@ -2,27 +2,15 @@
 //! op's timestamp, offsets obey their rules, purges keep offsets going, and a restart
 //! from a checkpoint snapshot cuts the logs back so that replay rebuilds them exactly.
 
-use std::cell::RefCell;
-use std::path::PathBuf;
-use std::rc::Rc;
-
-use vireo_consensus::{ApplyContext, StateMachine};
+use vireo_consensus::StateMachine;
 use vireo_protocol::iggy::ErrorCode;
-use vireo_protocol::iggy::batch::{Batch, OutgoingMessage, encode_batch};
-use vireo_protocol::iggy::reply::decode_send_confirmations;
+use vireo_protocol::iggy::batch::Batch;
 use vireo_storage::partition::{ReadOutcome, ReadStart};
 
 use super::logs::LogSettings;
-use super::op::{CONTROL_OPERATION, PartitionControl, SEND_OPERATION, SendPrefix, decode_reply};
-use super::{OwnerKey, PartitionKey, PartitionMachine};
-use crate::shard::disk::Disk;
-
-struct Harness {
-    dir: PathBuf,
-    disk: Rc<RefCell<Disk>>,
-    machine: PartitionMachine,
-    op: u64,
-}
+use super::op::PartitionControl;
+use super::test_machine::TestMachine;
+use super::{OwnerKey, PartitionKey};
 
 const KEY: PartitionKey =
     PartitionKey { stream_id: 1, topic_id: 2, partition_id: 3, incarnation: 9 };
@@ -31,106 +19,34 @@ fn settings() -> LogSettings {
     LogSettings { cache_bytes_max: 1 << 20, record_payload_size_max: 256 * 1024 }
 }
 
+/// A machine of group 1 that sends small numbered messages to [`KEY`].
+struct Harness(TestMachine);
+
+impl std::ops::Deref for Harness {
+    type Target = TestMachine;
+    fn deref(&self) -> &TestMachine {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Harness {
+    fn deref_mut(&mut self) -> &mut TestMachine {
+        &mut self.0
+    }
+}
+
 impl Harness {
     fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("vireo-partition-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self::open(dir, None, 0)
-    }
-
-    fn open(dir: PathBuf, snapshot: Option<&[u8]>, checkpoint_op: u64) -> Self {
-        let disk = Rc::new(RefCell::new(Disk::new(&dir, 256, false, 64).unwrap()));
-        let mut machine =
-            PartitionMachine::new(1, Rc::clone(&disk), dir.clone(), settings(), 1 << 20);
-        if let Some(snapshot) = snapshot {
-            machine.restore(snapshot).unwrap();
-        }
-        machine.open_logs(checkpoint_op).unwrap();
-        Self { dir, disk, machine, op: checkpoint_op }
-    }
-
-    fn apply(
-        &mut self,
-        operation: vireo_protocol::vsr::Operation,
-        body: &[u8],
-    ) -> Result<Vec<u8>, ErrorCode> {
-        self.op += 1;
-        let context =
-            ApplyContext { op: self.op, timestamp: 1_000 * self.op, operation, client: 7 };
-        let mut reply = Vec::new();
-        self.machine.apply(&context, body, &mut reply);
-        self.machine.check_invariants();
-        decode_reply(&reply).expect("reply").map(<[u8]>::to_vec)
+        Self(TestMachine::new(&format!("partition-{name}"), 1, settings()))
     }
 
     fn send(&mut self, count: usize) -> u64 {
         let payloads: Vec<Vec<u8>> = (0..count).map(|i| format!("m{i}").into_bytes()).collect();
-        let outgoing: Vec<OutgoingMessage<'_>> = payloads
-            .iter()
-            .map(|payload| OutgoingMessage {
-                id: 1,
-                origin_timestamp: 5,
-                payload,
-                user_headers: &[],
-            })
-            .collect();
-        let mut body = Vec::new();
-        SendPrefix { key: KEY, segment_size: 1 << 20, preallocate: false }.encode(&mut body);
-        encode_batch(&mut body, &outgoing).unwrap();
-        let reply = self.apply(SEND_OPERATION, &body).expect("send applies");
-        decode_send_confirmations(&reply).unwrap()[0].base_offset
+        self.0.send(KEY, 1 << 20, &payloads)
     }
 
-    fn control(&mut self, control: &PartitionControl) -> Result<Vec<u8>, ErrorCode> {
-        self.apply(CONTROL_OPERATION, &control.encode())
-    }
-
-    /// Lets every queued write complete.
-    fn settle(&mut self) {
-        loop {
-            let mut completions = Vec::new();
-            self.disk.borrow_mut().poll(&mut completions);
-            if completions.is_empty() && self.disk.borrow().in_flight() == 0 {
-                return;
-            }
-            if completions.is_empty() {
-                self.disk.borrow_mut().wait_one(&mut completions);
-            }
-            for completion in completions {
-                if let super::super::shard::disk::TokenOwner::Log(namespace) =
-                    super::super::shard::disk::owner(completion.token)
-                {
-                    self.machine.on_log_completion(namespace, completion);
-                }
-            }
-        }
-    }
-
-    fn flush(&mut self) {
-        let targets = self.machine.flush_all().unwrap();
-        while !self.machine.flushed(&targets) {
-            self.settle();
-        }
-    }
-}
-
-impl Harness {
-    /// Stops this machine (as a crash after the last flush) and opens a new one on the
-    /// same directory from `snapshot` at `checkpoint_op`.
-    fn reopen(mut self, snapshot: Option<&[u8]>, checkpoint_op: u64) -> Self {
-        let dir = std::mem::take(&mut self.dir);
-        drop(self);
-        Self::open(dir, snapshot, checkpoint_op)
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if !self.dir.as_os_str().is_empty() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
+    fn reopen(self, snapshot: Option<&[u8]>, checkpoint_op: u64) -> Self {
+        Self(self.0.reopen(snapshot, checkpoint_op))
     }
 }
 

@@ -3,13 +3,7 @@
 //! applies nothing until it has them, ends byte-identical (records and segments), and
 //! resumes after a restart in the middle; corrupt answers are refused.
 
-use std::cell::RefCell;
-use std::path::PathBuf;
-use std::rc::Rc;
-
-use vireo_consensus::{ApplyContext, StateMachine};
-use vireo_protocol::iggy::batch::{OutgoingMessage, encode_batch};
-use vireo_protocol::iggy::reply::decode_send_confirmations;
+use vireo_consensus::StateMachine;
 use vireo_protocol::vsr::{
     Command, HEADER_SIZE, Message, PARTITION_DATA_PREFIX_SIZE, PartitionData, PartitionDataStatus,
 };
@@ -17,12 +11,10 @@ use vireo_storage::partition::{ReadOutcome, ReadStart, StoredBatch};
 use vireo_storage::{IoDone, IoToken, Storage};
 
 use super::super::logs::LogSettings;
-use super::super::op::{
-    CONTROL_OPERATION, PartitionControl, SEND_OPERATION, SendPrefix, decode_reply,
-};
-use super::super::{OwnerKey, PartitionKey, PartitionMachine};
+use super::super::op::PartitionControl;
+use super::super::test_machine::TestMachine;
+use super::super::{OwnerKey, PartitionKey};
 use super::{Syncing, TransferBus, marker};
-use crate::shard::disk::{Disk, TokenOwner, owner};
 
 const CLUSTER: u128 = 77;
 const GROUP: u32 = 1;
@@ -38,98 +30,40 @@ fn settings() -> LogSettings {
 }
 
 /// One replica's machine on its own directory and disk.
-struct Node {
-    dir: PathBuf,
-    disk: Rc<RefCell<Disk>>,
-    machine: PartitionMachine,
-    op: u64,
+struct Node(TestMachine);
+
+impl std::ops::Deref for Node {
+    type Target = TestMachine;
+    fn deref(&self) -> &TestMachine {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Node {
+    fn deref_mut(&mut self) -> &mut TestMachine {
+        &mut self.0
+    }
 }
 
 impl Node {
     fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("vireo-transfer-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self::open(dir, None, 0)
-    }
-
-    fn open(dir: PathBuf, snapshot: Option<&[u8]>, checkpoint_op: u64) -> Self {
-        let disk = Rc::new(RefCell::new(Disk::new(&dir, 256, false, 64).unwrap()));
-        let mut machine =
-            PartitionMachine::new(GROUP, Rc::clone(&disk), dir.clone(), settings(), 1 << 20);
-        if let Some(snapshot) = snapshot {
-            machine.restore(snapshot).unwrap();
-        }
-        machine.open_logs(checkpoint_op).unwrap();
-        Self { dir, disk, machine, op: checkpoint_op }
+        Self(TestMachine::new(&format!("transfer-{name}"), GROUP, settings()))
     }
 
     /// Stops (as a crash after the last flush) and reopens from `snapshot`.
-    fn reopen(mut self, snapshot: &[u8], checkpoint_op: u64) -> Self {
-        let dir = std::mem::take(&mut self.dir);
-        drop(self);
-        Self::open(dir, Some(snapshot), checkpoint_op)
-    }
-
-    fn apply(&mut self, operation: vireo_protocol::vsr::Operation, body: &[u8]) -> Vec<u8> {
-        self.op += 1;
-        let context =
-            ApplyContext { op: self.op, timestamp: 1_000 * self.op, operation, client: 7 };
-        let mut reply = Vec::new();
-        self.machine.apply(&context, body, &mut reply);
-        self.machine.check_invariants();
-        decode_reply(&reply).expect("reply").expect("applies").to_vec()
+    fn reopen(self, snapshot: &[u8], checkpoint_op: u64) -> Self {
+        Self(self.0.reopen(Some(snapshot), checkpoint_op))
     }
 
     /// Produces one batch of `count` messages to `key`; returns its base offset.
     fn send(&mut self, key: PartitionKey, count: usize, size: usize) -> u64 {
         let payloads: Vec<Vec<u8>> =
             (0..count).map(|i| vec![(i + self.op as usize) as u8; size]).collect();
-        let outgoing: Vec<OutgoingMessage<'_>> = payloads
-            .iter()
-            .map(|payload| OutgoingMessage {
-                id: 1,
-                origin_timestamp: 5,
-                payload,
-                user_headers: &[],
-            })
-            .collect();
-        let mut body = Vec::new();
-        SendPrefix { key, segment_size: SEGMENT_SIZE, preallocate: false }.encode(&mut body);
-        encode_batch(&mut body, &outgoing).unwrap();
-        let reply = self.apply(SEND_OPERATION, &body);
-        decode_send_confirmations(&reply).unwrap()[0].base_offset
+        self.0.send(key, SEGMENT_SIZE, &payloads)
     }
 
     fn control(&mut self, control: &PartitionControl) {
-        self.apply(CONTROL_OPERATION, &control.encode());
-    }
-
-    /// Routes every completion available (without blocking) to the machine.
-    fn settle(&mut self) {
-        loop {
-            let mut completions = Vec::new();
-            self.disk.borrow_mut().poll(&mut completions);
-            if completions.is_empty() {
-                if self.disk.borrow().in_flight() == 0 {
-                    return;
-                }
-                self.disk.borrow_mut().wait_one(&mut completions);
-            }
-            for completion in completions {
-                if let TokenOwner::Log(namespace) = owner(completion.token) {
-                    self.machine.on_log_completion(namespace, completion);
-                }
-            }
-        }
-    }
-
-    fn flush(&mut self) {
-        let targets = self.machine.flush_all().unwrap();
-        while !self.machine.flushed(&targets) {
-            self.settle();
-        }
+        self.0.control(control).expect("applies");
     }
 
     /// Every stored batch of `key`, read from memory or disk (verified).
@@ -158,14 +92,6 @@ impl Node {
             all.extend(batches);
         }
         all
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if !self.dir.as_os_str().is_empty() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }
 
